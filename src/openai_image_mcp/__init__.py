@@ -1,0 +1,29 @@
+"""openai-image-mcp: an MCP server for making and refining images with OpenAI's image models."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+try:
+    __version__ = version("openai-image-mcp")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.0.0"
+
+if TYPE_CHECKING:
+    from openai_image_mcp.config import Settings
+    from openai_image_mcp.server import create_server, main
+
+__all__ = ["Settings", "__version__", "create_server", "main"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Settings":
+        from openai_image_mcp.config import Settings
+
+        return Settings
+    if name in ("create_server", "main"):
+        from openai_image_mcp import server
+
+        return getattr(server, name)
+    raise AttributeError(name)

@@ -1,0 +1,125 @@
+"""Settings: one object, built once in ``main()`` (or by a test) and passed down.
+
+Every environment variable the server reads is declared here, and the README's configuration
+table lists them all (a test keeps the two in step). Nothing reads the environment elsewhere,
+except the OpenAI SDK's own optional variables (``OPENAI_CUSTOM_HEADERS`` and friends).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+ENV_PREFIX = "OPENAI_IMAGE_MCP_"
+
+
+def default_workspace() -> Path:
+    """The per-user data folder (for example ``~/.local/share/openai-image-mcp`` on Linux)."""
+    from platformdirs import user_data_path
+
+    return user_data_path("openai-image-mcp", appauthor=False)
+
+
+class Settings(BaseSettings):
+    """Server configuration. Field docs are the configuration reference."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", populate_by_name=True)
+
+    # -- the original design's variables (unprefixed) ---------------------------------------
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key"),
+        description="OpenAI API key. Without it the server starts, but tools that call OpenAI explain how to set it.",
+    )
+    max_sessions: int = Field(
+        default=100,
+        ge=1,
+        validation_alias=AliasChoices("MCP_MAX_SESSIONS", "max_sessions"),
+        description="Most sessions open at once; creating one more fails and names the idle sessions to close.",
+    )
+    session_timeout: float = Field(
+        default=3600.0,
+        gt=0,
+        validation_alias=AliasChoices("MCP_SESSION_TIMEOUT", "session_timeout"),
+        description="Seconds of inactivity after which a session is closed (its history stays readable).",
+    )
+    log_level: LogLevel = Field(
+        default="INFO",
+        validation_alias=AliasChoices("LOG_LEVEL", "log_level"),
+        description="Log level; logs go to stderr, never stdout.",
+    )
+    # -- the OpenAI SDK's own variables, honoured explicitly -----------------------------------
+    openai_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url"),
+        description="OpenAI API base URL (a proxy, Azure's v1 surface, or a local fake).",
+    )
+    openai_org_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OPENAI_ORG_ID", "openai_org_id"),
+        description="OpenAI organization.",
+    )
+    openai_project_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OPENAI_PROJECT_ID", "openai_project_id"),
+        description="OpenAI project.",
+    )
+    # -- ours (prefixed OPENAI_IMAGE_MCP_) ------------------------------------------------
+    workspace: Path = Field(
+        default_factory=default_workspace,
+        description="Folder for generated_images/ and the state database. Default: the per-user data folder.",
+    )
+    mainline_model: str = Field(
+        default="gpt-5.4-mini",
+        min_length=1,
+        description="Default Responses API model that drives sessions (any model that supports the image tool).",
+    )
+    image_model: str = Field(
+        default="gpt-image-2", min_length=1, description="Default image model (Responses tool and Images API)."
+    )
+    store_responses: bool = Field(
+        default=True,
+        description="Chain turns with previous_response_id (OpenAI stores responses). Set false for store=false "
+        "organisations: turns are then replayed locally, trimmed to the last 50.",
+    )
+    result_budget_bytes: int = Field(
+        default=100_000,
+        ge=8_000,
+        le=1_000_000,
+        description="Upper bound on the JSON size of one tool result, preview image included.",
+    )
+    preview_max_side: int = Field(
+        default=512, ge=64, le=2048, description="Longest side, in pixels, of the preview returned to the model."
+    )
+    request_timeout: float = Field(
+        default=300.0, gt=0, description="Seconds one OpenAI request may take before it is abandoned."
+    )
+    max_retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Retries of the OpenAI SDK (429, 5xx, connection errors; Retry-After honoured).",
+    )
+    log_format: Literal["text", "json"] = Field(default="text", description="Log line format on stderr.")
+
+    @field_validator("workspace", mode="after")
+    @classmethod
+    def _expand_workspace(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def api_key(self) -> str | None:
+        return self.openai_api_key.get_secret_value() if self.openai_api_key else None
+
+    @property
+    def images_root(self) -> Path:
+        return self.workspace / "generated_images"
+
+    @property
+    def database_path(self) -> Path:
+        return self.workspace / "state.sqlite3"

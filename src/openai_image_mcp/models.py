@@ -1,0 +1,152 @@
+"""Domain values shared by the service, the store and the providers (no SDK types here)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Size = Literal[
+    "auto", "1024x1024", "1536x1024", "1024x1536", "2048x2048", "2048x1152", "1152x2048", "3840x2160", "2160x3840"
+]
+Quality = Literal["auto", "low", "medium", "high"]
+Background = Literal["auto", "transparent", "opaque"]
+OutputFormat = Literal["png", "jpeg", "webp"]
+Moderation = Literal["auto", "low"]
+UseCase = Literal["general", "product", "ui_asset", "style_series"]
+
+#: Sizes every GPT image model accepts; larger ones need gpt-image-2 or newer.
+BASE_SIZES = frozenset({"auto", "1024x1024", "1536x1024", "1024x1536"})
+
+MIME_TYPES: dict[str, str] = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+
+SessionStatus = Literal["active", "closed", "expired"]
+TurnStatus = Literal["pending", "completed", "failed", "cancelled", "interrupted"]
+
+
+@dataclass(frozen=True, slots=True)
+class ImageOptions:
+    """What the caller asked for; passed to OpenAI as the image tool / Images API parameters."""
+
+    size: str = "auto"
+    quality: str = "auto"
+    background: str = "auto"
+    output_format: str = "png"
+    output_compression: int | None = None
+    moderation: str = "auto"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderImage:
+    """One image as OpenAI returned it (bytes decoded from base64)."""
+
+    data: bytes
+    output_format: str
+    revised_prompt: str | None = None
+    size: str | None = None
+    quality: str | None = None
+    background: str | None = None
+    call_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderResult:
+    """The outcome of one OpenAI call."""
+
+    images: tuple[ProviderImage, ...]
+    response_id: str | None = None
+    model_text: str = ""
+    usage: dict[str, Any] = field(default_factory=dict)
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InputMessage:
+    """A message replayed to the Responses API (local-replay mode)."""
+
+    role: Literal["user", "assistant"]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRequest:
+    """A Responses API turn: only what is new, plus the chain pointer or the local replay."""
+
+    mainline_model: str
+    image_model: str
+    instructions: str
+    text: str
+    options: ImageOptions
+    previous_response_id: str | None = None
+    store: bool = True
+    replay: tuple[InputMessage, ...] = ()
+    replay_image: tuple[bytes, str] | None = None  # (bytes, mime type) of the latest image when replaying
+
+
+@dataclass(frozen=True, slots=True)
+class ImagesRequest:
+    """An Images API generation."""
+
+    model: str
+    prompt: str
+    options: ImageOptions
+    n: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    id: str
+    name: str | None
+    description: str
+    model: str
+    image_model: str
+    status: SessionStatus
+    created_at: float
+    last_activity: float
+    closed_at: float | None
+    last_response_id: str | None
+    folder: str
+    use_case: str
+    turn_count: int = 0
+    image_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRecord:
+    id: str
+    session_id: str
+    seq: int
+    prompt: str
+    params: dict[str, Any]
+    status: TurnStatus
+    created_at: float
+    finished_at: float | None = None
+    response_id: str | None = None
+    previous_response_id: str | None = None
+    model_text: str = ""
+    error_type: str | None = None
+    error: str | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+    image_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRecord:
+    id: str
+    path: str
+    sha256: str
+    file_size: int
+    width: int
+    height: int
+    mime_type: str
+    use_case: str
+    prompt: str
+    revised_prompt: str | None
+    model: str
+    created_at: float
+    session_id: str | None = None
+    turn_id: str | None = None
+    response_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)

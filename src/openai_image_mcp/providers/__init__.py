@@ -1,0 +1,1 @@
+"""Image providers: the port (:mod:`.base`) and the OpenAI adapters."""

@@ -1,0 +1,211 @@
+"""The OpenAI adapter: Responses API turns and Images API generations on ``AsyncOpenAI``.
+
+This module imports the OpenAI SDK (about a third of a second), so the service imports it only
+when the first generation needs it. Retries are the SDK's (``max_retries``, Retry-After honoured);
+an ``insufficient_quota`` 429 is marked not retryable with the SDK's own ``x-should-retry``
+header, and the whole call, retries included, is bounded by ``request_timeout``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from typing import Any
+
+import anyio
+import httpx2
+import openai
+from openai import AsyncOpenAI
+
+from openai_image_mcp import errors
+from openai_image_mcp.models import (
+    MIME_TYPES,
+    ImageOptions,
+    ImagesRequest,
+    ProviderImage,
+    ProviderResult,
+    TurnRequest,
+)
+from openai_image_mcp.providers.openai_errors import failed_call_error, map_exception, response_error
+
+log = logging.getLogger(__name__)
+
+
+async def _mark_quota_not_retryable(response: httpx2.Response) -> None:
+    """Event hook: an exhausted quota is a 429 that retrying cannot fix."""
+    if response.status_code != 429:
+        return
+    await response.aread()
+    try:
+        code = json.loads(response.content).get("error", {}).get("code")
+    except (ValueError, AttributeError):
+        return
+    if code == "insufficient_quota":
+        response.headers["x-should-retry"] = "false"
+
+
+def image_tool(model: str, options: ImageOptions) -> dict[str, Any]:
+    """The ``image_generation`` tool configuration for one turn."""
+    tool: dict[str, Any] = {"type": "image_generation", "model": model}
+    tool.update(options.as_dict())
+    if options.output_format == "png":
+        tool.pop("output_compression", None)
+    return tool
+
+
+def _data_url(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def build_turn_input(request: TurnRequest) -> list[dict[str, Any]]:
+    """The ``input`` of a Responses call: the new user text, after the local replay if any."""
+    items: list[dict[str, Any]] = [{"role": m.role, "content": m.text} for m in request.replay]
+    content: list[dict[str, Any]] = [{"type": "input_text", "text": request.text}]
+    if request.replay_image is not None:
+        data, mime = request.replay_image
+        content.append({"type": "input_image", "image_url": _data_url(data, mime), "detail": "auto"})
+    items.append({"role": "user", "content": content})
+    return items
+
+
+def _usage_dict(obj: Any) -> dict[str, Any]:
+    if obj is None:
+        return {}
+    dumped = obj.model_dump(exclude_none=True) if hasattr(obj, "model_dump") else dict(obj)
+    return dumped if isinstance(dumped, dict) else {}
+
+
+class OpenAIProvider:
+    """:class:`~openai_image_mcp.providers.base.ImageProvider` on the OpenAI API."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str | None,
+        organization: str | None,
+        project: str | None,
+        timeout: float,
+        max_retries: int,
+    ) -> None:
+        self._timeout = timeout
+        http_client = httpx2.AsyncClient(
+            timeout=httpx2.Timeout(timeout, connect=min(10.0, timeout)),
+            limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
+            follow_redirects=True,
+            event_hooks={"response": [_mark_quota_not_retryable]},
+        )
+        self._client = AsyncOpenAI(
+            api_key=api_key,
+            base_url=base_url,
+            organization=organization,
+            project=project,
+            timeout=timeout,
+            max_retries=max_retries,
+            http_client=http_client,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    async def _call(self, fn: Any, **kwargs: Any) -> Any:
+        try:
+            with anyio.fail_after(self._timeout):
+                return await fn(**kwargs)
+        except TimeoutError as exc:
+            raise errors.ProviderTimeout(
+                f"OpenAI did not finish within {self._timeout:g} s (OPENAI_IMAGE_MCP_REQUEST_TIMEOUT)."
+            ) from exc
+        except openai.OpenAIError as exc:
+            raise map_exception(exc) from exc
+
+    async def respond(self, request: TurnRequest) -> ProviderResult:
+        kwargs: dict[str, Any] = {
+            "model": request.mainline_model,
+            "input": build_turn_input(request),
+            "instructions": request.instructions,
+            "tools": [image_tool(request.image_model, request.options)],
+            "tool_choice": {"type": "image_generation"},
+            "store": request.store,
+        }
+        if request.previous_response_id:
+            kwargs["previous_response_id"] = request.previous_response_id
+        response = await self._call(self._client.responses.create, **kwargs)
+        return self._parse_response(response, request.options)
+
+    def _parse_response(self, response: Any, options: ImageOptions) -> ProviderResult:
+        request_id: str | None = getattr(response, "_request_id", None)
+        if getattr(response, "error", None) is not None and response.status == "failed":
+            raise response_error(response.error, request_id)
+        images: list[ProviderImage] = []
+        texts: list[str] = []
+        failure: errors.ProviderError | None = None
+        for item in response.output:
+            if item.type == "image_generation_call":
+                if item.status == "failed" or getattr(item, "error", None) is not None:
+                    failure = failed_call_error(getattr(item, "error", None), request_id)
+                elif item.result:
+                    fmt = item.output_format or options.output_format
+                    images.append(
+                        ProviderImage(
+                            data=base64.b64decode(item.result),
+                            output_format=fmt,
+                            revised_prompt=getattr(item, "revised_prompt", None),
+                            size=item.size,
+                            quality=item.quality,
+                            background=item.background,
+                            call_id=item.id,
+                        )
+                    )
+            elif item.type == "message":
+                for part in item.content:
+                    if getattr(part, "type", None) == "output_text":
+                        texts.append(part.text)
+        model_text = "\n".join(t for t in texts if t).strip()
+        if not images:
+            if failure is not None:
+                raise failure
+            raise errors.NoImageReturned(
+                "OpenAI answered without an image" + (f": {model_text}" if model_text else "."),
+                model_text=model_text,
+                request_id=request_id,
+            )
+        usage: dict[str, Any] = {"mainline": _usage_dict(response.usage)}
+        tool_usage = getattr(response, "tool_usage", None)
+        if tool_usage is not None and getattr(tool_usage, "image_gen", None) is not None:
+            usage["image_generation"] = _usage_dict(tool_usage.image_gen)
+        return ProviderResult(
+            images=tuple(images), response_id=response.id, model_text=model_text, usage=usage, request_id=request_id
+        )
+
+    async def generate(self, request: ImagesRequest) -> ProviderResult:
+        opts = request.options.as_dict()
+        if request.options.output_format == "png":
+            opts.pop("output_compression", None)
+        response = await self._call(
+            self._client.images.generate, model=request.model, prompt=request.prompt, n=request.n, **opts
+        )
+        request_id: str | None = getattr(response, "_request_id", None)
+        fmt = response.output_format or request.options.output_format
+        images = tuple(
+            ProviderImage(
+                data=base64.b64decode(d.b64_json),
+                output_format=fmt,
+                revised_prompt=getattr(d, "revised_prompt", None),
+                size=response.size,
+                quality=response.quality,
+                background=response.background,
+            )
+            for d in (response.data or [])
+            if d.b64_json
+        )
+        if not images:
+            raise errors.NoImageReturned("OpenAI's Images API returned no image.", request_id=request_id)
+        return ProviderResult(
+            images=images, usage={"image_generation": _usage_dict(response.usage)}, request_id=request_id
+        )
+
+
+def mime_for(fmt: str) -> str:
+    return MIME_TYPES.get(fmt, "image/png")

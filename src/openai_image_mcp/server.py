@@ -1,0 +1,68 @@
+"""Assembly: build the MCPServer from Settings. ``python -m openai_image_mcp.server`` runs it on stdio.
+
+Nothing heavy is imported here: the OpenAI SDK loads with the first generation and Pillow with the
+first image, so the server answers ``tools/list`` about as fast as a bare MCPServer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from mcp.server import MCPServer
+
+from openai_image_mcp import __version__
+from openai_image_mcp.config import Settings
+from openai_image_mcp.providers.base import ImageProvider
+from openai_image_mcp.resources import register_resources
+from openai_image_mcp.service import ImageService
+from openai_image_mcp.tools import register_tools
+
+log = logging.getLogger(__name__)
+
+INSTRUCTIONS = (
+    "Makes and refines images with OpenAI's image models. For iterative work, create_image_session then "
+    "generate_image_in_session (each turn refines the last image); for one picture, generate_image. Results "
+    "carry a small preview, a resource link and the absolute path of the full image. get_usage_guide explains more."
+)
+
+
+def create_server(
+    settings: Settings, *, provider_factory: Callable[[Settings], ImageProvider] | None = None
+) -> MCPServer:
+    """A ready-to-run server. ``provider_factory`` swaps the OpenAI adapter (tests use the real one)."""
+    service = ImageService(settings, provider_factory=provider_factory)
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer) -> AsyncIterator[ImageService]:
+        await service.start()
+        if settings.api_key is None and provider_factory is None:
+            log.warning("OPENAI_API_KEY is not set: tools that call OpenAI will say how to set it")
+        try:
+            yield service
+        finally:
+            await service.stop()
+
+    mcp = MCPServer(
+        "openai-image-mcp",
+        title="OpenAI Image MCP",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        log_level=settings.log_level,
+    )
+    register_tools(mcp, service)
+    register_resources(mcp, service)
+    return mcp
+
+
+def main() -> None:
+    """Entry point of ``python -m openai_image_mcp.server``: stdio with settings from the environment."""
+    from openai_image_mcp.cli import main as cli_main
+
+    cli_main([])
+
+
+if __name__ == "__main__":
+    main()

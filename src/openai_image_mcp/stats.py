@@ -1,0 +1,61 @@
+"""In-process counters behind ``get_server_stats``: outcomes by error type and OpenAI latency."""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank percentile of an already sorted list (0 for an empty one)."""
+    if not sorted_values:
+        return 0.0
+    rank = max(0, min(len(sorted_values) - 1, round(q / 100 * len(sorted_values) + 0.5) - 1))
+    return sorted_values[rank]
+
+
+def current_rss_bytes() -> int:
+    """Resident memory now (Linux ``/proc``), else the peak that ``getrusage`` reports."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+@dataclass
+class ServerStats:
+    started_at: float = field(default_factory=time.time)
+    started_monotonic: float = field(default_factory=time.monotonic)
+    generations_ok: int = 0
+    failures: Counter[str] = field(default_factory=Counter)
+    images_saved: int = 0
+    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=2000))
+
+    def record_success(self, openai_seconds: float, images: int) -> None:
+        self.generations_ok += 1
+        self.images_saved += images
+        self.latencies.append(openai_seconds)
+
+    def record_failure(self, error_type: str, openai_seconds: float | None = None) -> None:
+        self.failures[error_type] += 1
+        if openai_seconds is not None:
+            self.latencies.append(openai_seconds)
+
+    def latency_summary(self) -> dict[str, float | int]:
+        values = sorted(self.latencies)
+        return {
+            "count": len(values),
+            "p50_ms": round(percentile(values, 50) * 1000, 1),
+            "p90_ms": round(percentile(values, 90) * 1000, 1),
+            "p99_ms": round(percentile(values, 99) * 1000, 1),
+            "max_ms": round((values[-1] if values else 0.0) * 1000, 1),
+        }
+
+    def uptime_seconds(self) -> float:
+        return round(time.monotonic() - self.started_monotonic, 1)

@@ -1,0 +1,91 @@
+"""Image rows: one per file on disk, with its metadata."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+
+from openai_image_mcp.models import ImageRecord
+from openai_image_mcp.store.db import Database
+
+_COLUMNS = (
+    "id, session_id, turn_id, path, sha256, file_size, width, height, mime_type, use_case, prompt, "
+    "revised_prompt, model, response_id, created_at, metadata_json"
+)
+
+
+def insert_image(conn: sqlite3.Connection, rec: ImageRecord) -> None:
+    conn.execute(
+        f"INSERT INTO images ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            rec.id,
+            rec.session_id,
+            rec.turn_id,
+            rec.path,
+            rec.sha256,
+            rec.file_size,
+            rec.width,
+            rec.height,
+            rec.mime_type,
+            rec.use_case,
+            rec.prompt,
+            rec.revised_prompt,
+            rec.model,
+            rec.response_id,
+            rec.created_at,
+            json.dumps(rec.metadata, default=str),
+        ),
+    )
+
+
+def row_to_image(row: sqlite3.Row) -> ImageRecord:
+    return ImageRecord(
+        id=row["id"],
+        path=row["path"],
+        sha256=row["sha256"],
+        file_size=row["file_size"],
+        width=row["width"],
+        height=row["height"],
+        mime_type=row["mime_type"],
+        use_case=row["use_case"],
+        prompt=row["prompt"],
+        revised_prompt=row["revised_prompt"],
+        model=row["model"],
+        created_at=row["created_at"],
+        session_id=row["session_id"],
+        turn_id=row["turn_id"],
+        response_id=row["response_id"],
+        metadata=json.loads(row["metadata_json"] or "{}"),
+    )
+
+
+class ImageStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, records: Sequence[ImageRecord]) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            for rec in records:
+                insert_image(conn, rec)
+
+        await self._db.run(op)
+
+    async def get(self, image_id: str) -> ImageRecord | None:
+        def op(conn: sqlite3.Connection) -> ImageRecord | None:
+            row = conn.execute(f"SELECT {_COLUMNS} FROM images WHERE id = ?", (image_id,)).fetchone()
+            return row_to_image(row) if row else None
+
+        return await self._db.run(op)
+
+    async def for_session(self, session_id: str) -> list[ImageRecord]:
+        def op(conn: sqlite3.Connection) -> list[ImageRecord]:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM images WHERE session_id = ? ORDER BY created_at, path", (session_id,)
+            ).fetchall()
+            return [row_to_image(r) for r in rows]
+
+        return await self._db.run(op)
+
+    async def count(self) -> int:
+        return await self._db.run(lambda conn: int(conn.execute("SELECT count(*) FROM images").fetchone()[0]))

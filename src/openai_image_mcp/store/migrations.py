@@ -1,0 +1,85 @@
+"""Numbered, append-only schema migrations. Never edit a shipped one: add the next number."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+M001_INITIAL = """
+CREATE TABLE sessions (
+    id               TEXT PRIMARY KEY,
+    name             TEXT,
+    description      TEXT NOT NULL,
+    model            TEXT NOT NULL,
+    image_model      TEXT NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN ('active', 'closed', 'expired')),
+    created_at       REAL NOT NULL,
+    last_activity    REAL NOT NULL,
+    closed_at        REAL,
+    last_response_id TEXT,
+    folder           TEXT NOT NULL,
+    use_case         TEXT NOT NULL DEFAULT 'general'
+);
+CREATE INDEX sessions_status ON sessions (status, last_activity);
+
+CREATE TABLE turns (
+    id                   TEXT PRIMARY KEY,
+    session_id           TEXT NOT NULL REFERENCES sessions (id),
+    seq                  INTEGER NOT NULL,
+    prompt               TEXT NOT NULL,
+    params_json          TEXT NOT NULL DEFAULT '{}',
+    status               TEXT NOT NULL
+        CHECK (status IN ('pending', 'completed', 'failed', 'cancelled', 'interrupted')),
+    created_at           REAL NOT NULL,
+    finished_at          REAL,
+    response_id          TEXT,
+    previous_response_id TEXT,
+    model_text           TEXT NOT NULL DEFAULT '',
+    error_type           TEXT,
+    error                TEXT,
+    usage_json           TEXT NOT NULL DEFAULT '{}',
+    UNIQUE (session_id, seq)
+);
+
+CREATE TABLE images (
+    id             TEXT PRIMARY KEY,
+    session_id     TEXT REFERENCES sessions (id),
+    turn_id        TEXT REFERENCES turns (id),
+    path           TEXT NOT NULL UNIQUE,
+    sha256         TEXT NOT NULL,
+    file_size      INTEGER NOT NULL,
+    width          INTEGER NOT NULL,
+    height         INTEGER NOT NULL,
+    mime_type      TEXT NOT NULL,
+    use_case       TEXT NOT NULL,
+    prompt         TEXT NOT NULL,
+    revised_prompt TEXT,
+    model          TEXT NOT NULL,
+    response_id    TEXT,
+    created_at     REAL NOT NULL,
+    metadata_json  TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX images_session ON images (session_id, created_at);
+CREATE INDEX images_created ON images (created_at);
+"""
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "initial schema: sessions, turns, images", M001_INITIAL),
+]
+
+
+def apply(conn: sqlite3.Connection) -> list[int]:
+    """Apply every migration not yet recorded; returns the numbers applied."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations"
+        " (number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+    )
+    done = {row[0] for row in conn.execute("SELECT number FROM _migrations")}
+    applied: list[int] = []
+    for number, name, sql in MIGRATIONS:
+        if number in done:
+            continue
+        script = f"BEGIN;\n{sql}\nINSERT INTO _migrations VALUES ({number}, '{name}', {time.time()});\nCOMMIT;"
+        conn.executescript(script)
+        applied.append(number)
+    return applied

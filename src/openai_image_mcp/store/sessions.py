@@ -1,0 +1,241 @@
+"""Sessions and their turns. A turn is ``pending`` while OpenAI works; it then becomes
+``completed`` (with its images, in the same transaction), ``failed``, ``cancelled`` or, when the
+server stopped under it, ``interrupted``."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from openai_image_mcp.models import ImageRecord, SessionRecord, TurnRecord, TurnStatus
+from openai_image_mcp.store.db import Database
+from openai_image_mcp.store.images import insert_image
+
+_SESSION_SELECT = """
+SELECT s.*,
+       (SELECT count(*) FROM turns t WHERE t.session_id = s.id AND t.status = 'completed') AS turn_count,
+       (SELECT count(*) FROM images i WHERE i.session_id = s.id) AS image_count
+FROM sessions s
+"""
+
+
+def _row_to_session(row: sqlite3.Row) -> SessionRecord:
+    return SessionRecord(
+        id=row["id"],
+        name=row["name"],
+        description=row["description"],
+        model=row["model"],
+        image_model=row["image_model"],
+        status=row["status"],
+        created_at=row["created_at"],
+        last_activity=row["last_activity"],
+        closed_at=row["closed_at"],
+        last_response_id=row["last_response_id"],
+        folder=row["folder"],
+        use_case=row["use_case"],
+        turn_count=row["turn_count"],
+        image_count=row["image_count"],
+    )
+
+
+def _row_to_turn(row: sqlite3.Row, image_ids: Sequence[str]) -> TurnRecord:
+    return TurnRecord(
+        id=row["id"],
+        session_id=row["session_id"],
+        seq=row["seq"],
+        prompt=row["prompt"],
+        params=json.loads(row["params_json"]),
+        status=row["status"],
+        created_at=row["created_at"],
+        finished_at=row["finished_at"],
+        response_id=row["response_id"],
+        previous_response_id=row["previous_response_id"],
+        model_text=row["model_text"],
+        error_type=row["error_type"],
+        error=row["error"],
+        usage=json.loads(row["usage_json"]),
+        image_ids=tuple(image_ids),
+    )
+
+
+def _expire(conn: sqlite3.Connection, now: float, idle_timeout: float) -> list[str]:
+    cutoff = now - idle_timeout
+    rows = conn.execute("SELECT id FROM sessions WHERE status = 'active' AND last_activity <= ?", (cutoff,)).fetchall()
+    ids = [r["id"] for r in rows]
+    if ids:
+        conn.execute(
+            "UPDATE sessions SET status = 'expired', closed_at = last_activity + ? "
+            "WHERE status = 'active' AND last_activity <= ?",
+            (idle_timeout, cutoff),
+        )
+    return ids
+
+
+class SessionStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(
+        self, rec: SessionRecord, *, max_active: int, now: float, idle_timeout: float
+    ) -> list[SessionRecord]:
+        """Insert ``rec`` unless ``max_active`` sessions are open; then return the open ones instead."""
+
+        def op(conn: sqlite3.Connection) -> list[SessionRecord]:
+            _expire(conn, now, idle_timeout)
+            active = conn.execute("SELECT count(*) FROM sessions WHERE status = 'active'").fetchone()[0]
+            if active >= max_active:
+                rows = conn.execute(
+                    _SESSION_SELECT + " WHERE s.status = 'active' ORDER BY s.last_activity LIMIT 5"
+                ).fetchall()
+                return [_row_to_session(r) for r in rows]
+            conn.execute(
+                "INSERT INTO sessions (id, name, description, model, image_model, status, created_at, last_activity,"
+                " closed_at, last_response_id, folder, use_case) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    rec.id,
+                    rec.name,
+                    rec.description,
+                    rec.model,
+                    rec.image_model,
+                    rec.status,
+                    rec.created_at,
+                    rec.last_activity,
+                    rec.closed_at,
+                    rec.last_response_id,
+                    rec.folder,
+                    rec.use_case,
+                ),
+            )
+            return []
+
+        return await self._db.run(op)
+
+    async def get(self, session_id: str, *, now: float, idle_timeout: float) -> SessionRecord | None:
+        def op(conn: sqlite3.Connection) -> SessionRecord | None:
+            _expire(conn, now, idle_timeout)
+            row = conn.execute(_SESSION_SELECT + " WHERE s.id = ?", (session_id,)).fetchone()
+            return _row_to_session(row) if row else None
+
+        return await self._db.run(op)
+
+    async def list_sessions(
+        self, *, now: float, idle_timeout: float, status: str | None = "active"
+    ) -> list[SessionRecord]:
+        def op(conn: sqlite3.Connection) -> list[SessionRecord]:
+            _expire(conn, now, idle_timeout)
+            if status is None:
+                rows = conn.execute(_SESSION_SELECT + " ORDER BY s.last_activity DESC").fetchall()
+            else:
+                rows = conn.execute(
+                    _SESSION_SELECT + " WHERE s.status = ? ORDER BY s.last_activity DESC", (status,)
+                ).fetchall()
+            return [_row_to_session(r) for r in rows]
+
+        return await self._db.run(op)
+
+    async def counts(self) -> dict[str, int]:
+        def op(conn: sqlite3.Connection) -> dict[str, int]:
+            rows = conn.execute("SELECT status, count(*) AS n FROM sessions GROUP BY status").fetchall()
+            return {r["status"]: r["n"] for r in rows}
+
+        return await self._db.run(op)
+
+    async def expire_idle(self, *, now: float, idle_timeout: float) -> list[str]:
+        return await self._db.run(lambda conn: _expire(conn, now, idle_timeout))
+
+    async def close(self, session_id: str, *, now: float) -> bool:
+        def op(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "UPDATE sessions SET status = 'closed', closed_at = ? WHERE id = ? AND status = 'active'",
+                (now, session_id),
+            )
+            return cur.rowcount == 1
+
+        return await self._db.run(op)
+
+    async def begin_turn(
+        self, session_id: str, prompt: str, params: dict[str, Any], previous_response_id: str | None, *, now: float
+    ) -> TurnRecord:
+        def op(conn: sqlite3.Connection) -> TurnRecord:
+            seq = conn.execute(
+                "SELECT coalesce(max(seq), 0) + 1 FROM turns WHERE session_id = ?", (session_id,)
+            ).fetchone()[0]
+            turn_id = uuid.uuid4().hex
+            conn.execute(
+                "INSERT INTO turns (id, session_id, seq, prompt, params_json, status, created_at, previous_response_id)"
+                " VALUES (?,?,?,?,?,'pending',?,?)",
+                (turn_id, session_id, seq, prompt, json.dumps(params), now, previous_response_id),
+            )
+            conn.execute("UPDATE sessions SET last_activity = ? WHERE id = ?", (now, session_id))
+            row = conn.execute("SELECT * FROM turns WHERE id = ?", (turn_id,)).fetchone()
+            return _row_to_turn(row, ())
+
+        return await self._db.run(op)
+
+    async def complete_turn(
+        self,
+        turn: TurnRecord,
+        *,
+        response_id: str | None,
+        model_text: str,
+        usage: dict[str, Any],
+        images: Sequence[ImageRecord],
+        now: float,
+    ) -> None:
+        """Record the turn's images and outcome, and advance the session's chain, atomically."""
+
+        def op(conn: sqlite3.Connection) -> None:
+            for rec in images:
+                insert_image(conn, rec)
+            conn.execute(
+                "UPDATE turns SET status = 'completed', finished_at = ?, response_id = ?, model_text = ?,"
+                " usage_json = ? WHERE id = ?",
+                (now, response_id, model_text, json.dumps(usage), turn.id),
+            )
+            if response_id:
+                conn.execute(
+                    "UPDATE sessions SET last_response_id = ?, last_activity = ? WHERE id = ?",
+                    (response_id, now, turn.session_id),
+                )
+            else:
+                conn.execute("UPDATE sessions SET last_activity = ? WHERE id = ?", (now, turn.session_id))
+
+        await self._db.run(op)
+
+    async def end_turn(self, turn_id: str, status: TurnStatus, *, error_type: str, error: str, now: float) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE turns SET status = ?, finished_at = ?, error_type = ?, error = ? WHERE id = ?",
+                (status, now, error_type, error, turn_id),
+            )
+
+        await self._db.run(op)
+
+    async def turns(self, session_id: str) -> list[TurnRecord]:
+        def op(conn: sqlite3.Connection) -> list[TurnRecord]:
+            image_rows = conn.execute(
+                "SELECT turn_id, id FROM images WHERE session_id = ? ORDER BY created_at, path", (session_id,)
+            ).fetchall()
+            by_turn: dict[str, list[str]] = {}
+            for r in image_rows:
+                by_turn.setdefault(r["turn_id"], []).append(r["id"])
+            rows = conn.execute("SELECT * FROM turns WHERE session_id = ? ORDER BY seq", (session_id,)).fetchall()
+            return [_row_to_turn(r, by_turn.get(r["id"], [])) for r in rows]
+
+        return await self._db.run(op)
+
+    async def mark_interrupted(self, *, now: float) -> int:
+        """Turns left pending by a previous process did not finish: say so."""
+
+        def op(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
+                "UPDATE turns SET status = 'interrupted', finished_at = ?, error_type = 'interrupted',"
+                " error = 'The server stopped before this turn finished.' WHERE status = 'pending'",
+                (now,),
+            )
+            return cur.rowcount
+
+        return await self._db.run(op)

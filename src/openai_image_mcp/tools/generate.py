@@ -1,0 +1,92 @@
+"""Generation tools: a turn in a session, and one-shot generation."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from mcp.server import MCPServer
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import Field
+
+from openai_image_mcp import results
+from openai_image_mcp.models import ImageOptions
+from openai_image_mcp.service import ImageService
+from openai_image_mcp.tools.render import generation_result
+from openai_image_mcp.tools.schemas import (
+    BackgroundArg,
+    CompressionArg,
+    FormatArg,
+    GenerationOutput,
+    ModerationArg,
+    PromptArg,
+    QualityArg,
+    SessionIdArg,
+    SizeArg,
+    UseCaseArg,
+)
+
+GENERATES = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=True)
+
+
+def register(mcp: MCPServer, service: ImageService) -> None:
+    @mcp.tool(title="Generate in session", annotations=GENERATES)
+    async def generate_image_in_session(
+        session_id: SessionIdArg,
+        prompt: PromptArg,
+        quality: QualityArg = "auto",
+        size: SizeArg = "auto",
+        background: BackgroundArg = "auto",
+        output_format: FormatArg = "png",
+        output_compression: CompressionArg = None,
+        moderation: ModerationArg = "auto",
+    ) -> Annotated[CallToolResult, GenerationOutput]:
+        """Draw the next image of a session. The session remembers earlier turns, so a follow-up such as
+        "make it more blue" refines the latest image. Returns a small preview, a link to the full image
+        and its absolute path. Next: another turn, or get_session_status to review the session."""
+
+        async def body() -> CallToolResult:
+            options = ImageOptions(size, quality, background, output_format, output_compression, moderation)
+            gen = await service.generate_in_session(session_id, prompt, options)
+            return generation_result(
+                gen, "Refine with another generate_image_in_session turn, or close_session when done."
+            )
+
+        return await results.guarded("generate_image_in_session", body)
+
+    @mcp.tool(title="Generate image", annotations=GENERATES)
+    async def generate_image(
+        prompt: PromptArg,
+        session_id: Annotated[
+            str | None, Field(max_length=200, description="Optional: make this a turn of that session.")
+        ] = None,
+        model: Annotated[
+            str | None,
+            Field(
+                max_length=100,
+                description="A Responses API model (default from settings), or an image model such as "
+                "'gpt-image-2' to use the Images API directly (no chat model tokens).",
+            ),
+        ] = None,
+        quality: QualityArg = "auto",
+        size: SizeArg = "auto",
+        background: BackgroundArg = "auto",
+        use_case: UseCaseArg = "general",
+        output_format: FormatArg = "png",
+        output_compression: CompressionArg = None,
+        moderation: ModerationArg = "auto",
+    ) -> Annotated[CallToolResult, GenerationOutput]:
+        """Generate one image from a prompt, saved under the use case's folder with a metadata file.
+        With session_id it becomes a turn of that session. For iterative work, prefer
+        create_image_session + generate_image_in_session."""
+
+        async def body() -> CallToolResult:
+            options = ImageOptions(size, quality, background, output_format, output_compression, moderation)
+            if session_id:
+                gen = await service.generate_in_session(session_id, prompt, options, use_case=use_case)
+                step = "Refine it with generate_image_in_session on the same session_id."
+            else:
+                gen = await service.generate_one_shot(prompt, options, model=model, use_case=use_case)
+                step = "To refine it conversationally, start a session with create_image_session."
+            return generation_result(gen, step)
+
+        return await results.guarded("generate_image", body)

@@ -1,0 +1,65 @@
+"""Utility tools: the usage guide and server statistics."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from mcp.server import MCPServer
+from mcp.types import CallToolResult, ToolAnnotations
+
+from openai_image_mcp import __version__, results
+from openai_image_mcp.guide import read_guide
+from openai_image_mcp.service import ImageService
+from openai_image_mcp.stats import current_rss_bytes
+from openai_image_mcp.tools.schemas import ServerStatsOutput, UsageGuideOutput
+
+READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
+
+
+def register(mcp: MCPServer, service: ImageService) -> None:
+    @mcp.tool(title="Usage guide", annotations=READ_ONLY)
+    async def get_usage_guide() -> Annotated[CallToolResult, UsageGuideOutput]:
+        """How to use this server well: which tool for which job, sessions, sizes, costs, files.
+        Also available as the resource openai-image://guide."""
+
+        async def body() -> CallToolResult:
+            return results.success(UsageGuideOutput(guide=read_guide()))
+
+        return await results.guarded("get_usage_guide", body)
+
+    @mcp.tool(title="Server statistics", annotations=READ_ONLY)
+    async def get_server_stats() -> Annotated[CallToolResult, ServerStatsOutput]:
+        """Health and figures: sessions open/closed, generations by outcome, OpenAI latency percentiles,
+        memory, uptime, version, and whether an API key is configured."""
+
+        async def body() -> CallToolResult:
+            st = service.stats
+            settings = service.settings
+            return results.success(
+                ServerStatsOutput(
+                    version=__version__,
+                    uptime_seconds=st.uptime_seconds(),
+                    sessions=await service.sessions.counts(),
+                    generations={
+                        "succeeded": st.generations_ok,
+                        "failed": sum(st.failures.values()),
+                        "failed_by_error_type": dict(st.failures),
+                        "images_saved": st.images_saved,
+                    },
+                    openai_latency=st.latency_summary(),
+                    images_total=await service.images.count(),
+                    memory_rss_mb=round(current_rss_bytes() / 1_048_576, 1),
+                    workspace=str(settings.workspace),
+                    api_key_configured=settings.api_key is not None,
+                    defaults={
+                        "mainline_model": settings.mainline_model,
+                        "image_model": settings.image_model,
+                        "store_responses": settings.store_responses,
+                        "result_budget_bytes": settings.result_budget_bytes,
+                        "max_sessions": settings.max_sessions,
+                        "session_timeout_seconds": settings.session_timeout,
+                    },
+                )
+            )
+
+        return await results.guarded("get_server_stats", body)

@@ -1,0 +1,135 @@
+"""Tool argument types and output schemas.
+
+Closed sets are ``Literal`` enums so a bad value is refused by the schema, before any OpenAI call.
+Every output model keeps ``success`` and the error fields, so an ``isError`` result has the same
+shape as a success.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+
+from openai_image_mcp.models import Background, Moderation, OutputFormat, Quality, Size, UseCase
+
+PromptArg = Annotated[str, Field(min_length=1, max_length=32_000, description="What to draw, or what to change.")]
+QualityArg = Annotated[Quality, Field(description="Rendering quality; 'low' is fastest and cheapest.")]
+SizeArg = Annotated[
+    Size,
+    Field(description="Width x height. The sizes above 1536 need gpt-image-2 or newer; 'auto' lets the model pick."),
+]
+BackgroundArg = Annotated[
+    Background, Field(description="'transparent' gives real alpha (needs output_format png or webp).")
+]
+FormatArg = Annotated[OutputFormat, Field(description="File format of the saved image.")]
+CompressionArg = Annotated[
+    int | None, Field(ge=0, le=100, description="0-100 compression for jpeg/webp (default 100 = best quality).")
+]
+ModerationArg = Annotated[Moderation, Field(description="OpenAI moderation strictness: 'auto' (default) or 'low'.")]
+UseCaseArg = Annotated[
+    UseCase,
+    Field(
+        description="Folder the file goes to: general -> single_shot/, product -> products/, "
+        "ui_asset -> ui_assets/, style_series -> style_series/."
+    ),
+]
+SessionIdArg = Annotated[str, Field(min_length=1, max_length=200, description="Id from create_image_session.")]
+
+
+class ToolOutput(BaseModel):
+    success: bool = True
+    error: str | None = None
+    error_type: str | None = None
+    suggestion: str | None = None
+
+
+class ImageOut(BaseModel):
+    image_id: str
+    file_path: str = Field(description="Absolute path of the full-size image.")
+    metadata_path: str
+    resource_uri: str = Field(description="Read the full image with resources/read.")
+    width: int
+    height: int
+    mime_type: str
+    file_size_bytes: int
+    revised_prompt: str | None = None
+
+
+class GenerationOutput(ToolOutput):
+    session_id: str | None = None
+    turn: int | None = Field(default=None, description="Turn number in the session.")
+    image_id: str | None = None
+    file_path: str | None = None
+    resource_uri: str | None = None
+    images: list[ImageOut] = Field(default_factory=list)
+    revised_prompt: str | None = Field(default=None, description="The prompt as OpenAI rewrote it before drawing.")
+    model_text: str | None = Field(default=None, description="Text the model wrote beside the image.")
+    model: str | None = None
+    image_model: str | None = None
+    use_case: str | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    usage: dict[str, Any] = Field(default_factory=dict)
+    response_id: str | None = None
+    preview: str | None = Field(default=None, description="What the inline preview image is.")
+    next_step: str | None = None
+
+
+class SessionOut(BaseModel):
+    session_id: str
+    session_name: str | None = None
+    description: str
+    model: str
+    image_model: str
+    status: str
+    created_at: str
+    last_activity: str
+    expires_at: str | None = None
+    turn_count: int
+    image_count: int
+    folder: str
+
+
+class SessionOutput(ToolOutput):
+    session: SessionOut | None = None
+    next_step: str | None = None
+
+
+class TurnOut(BaseModel):
+    turn: int
+    prompt: str
+    status: str
+    created_at: str
+    image_ids: list[str] = Field(default_factory=list)
+    model_text: str | None = None
+    error_type: str | None = None
+    error: str | None = None
+
+
+class SessionStatusOutput(ToolOutput):
+    session: SessionOut | None = None
+    turns: list[TurnOut] = Field(default_factory=list)
+    images: list[ImageOut] = Field(default_factory=list)
+
+
+class SessionListOutput(ToolOutput):
+    sessions: list[SessionOut] = Field(default_factory=list)
+    count: int = 0
+    max_sessions: int | None = None
+
+
+class UsageGuideOutput(ToolOutput):
+    guide: str = ""
+
+
+class ServerStatsOutput(ToolOutput):
+    version: str | None = None
+    uptime_seconds: float | None = None
+    sessions: dict[str, int] = Field(default_factory=dict)
+    generations: dict[str, Any] = Field(default_factory=dict)
+    openai_latency: dict[str, float | int] = Field(default_factory=dict)
+    images_total: int | None = None
+    memory_rss_mb: float | None = None
+    workspace: str | None = None
+    api_key_configured: bool | None = None
+    defaults: dict[str, Any] = Field(default_factory=dict)

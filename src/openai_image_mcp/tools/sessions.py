@@ -1,0 +1,112 @@
+"""Session tools: create, status, list, close."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from mcp.server import MCPServer
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import Field
+
+from openai_image_mcp import results
+from openai_image_mcp.service import ImageService
+from openai_image_mcp.tools.render import image_out, session_out, turn_out
+from openai_image_mcp.tools.schemas import (
+    SessionIdArg,
+    SessionListOutput,
+    SessionOutput,
+    SessionStatusOutput,
+)
+
+READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
+
+
+def register(mcp: MCPServer, service: ImageService) -> None:
+    timeout = service.settings.session_timeout
+
+    @mcp.tool(
+        title="Create image session",
+        annotations=ToolAnnotations(
+            readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=False
+        ),
+    )
+    async def create_image_session(
+        description: Annotated[
+            str,
+            Field(
+                min_length=1, max_length=4_000, description="What the session is for; sent as instructions every turn."
+            ),
+        ],
+        model: Annotated[
+            str | None,
+            Field(max_length=100, description="Responses API model driving the session (default from settings)."),
+        ] = None,
+        session_name: Annotated[str | None, Field(max_length=200, description="A short name to find it again.")] = None,
+    ) -> Annotated[CallToolResult, SessionOutput]:
+        """Start a conversational image session that remembers every turn, across server restarts.
+        Next: call generate_image_in_session with the session_id, then refine with more turns."""
+
+        async def body() -> CallToolResult:
+            rec = await service.create_session(description, model, session_name)
+            return results.success(
+                SessionOutput(
+                    session=session_out(rec, timeout),
+                    next_step=f"Call generate_image_in_session with session_id='{rec.id}' and a prompt.",
+                )
+            )
+
+        return await results.guarded("create_image_session", body)
+
+    @mcp.tool(title="Session status", annotations=READ_ONLY)
+    async def get_session_status(session_id: SessionIdArg) -> Annotated[CallToolResult, SessionStatusOutput]:
+        """A session's details, every turn (prompt, status, images) and every image file; works for closed
+        and expired sessions too."""
+
+        async def body() -> CallToolResult:
+            rec, turns = await service.session_history(session_id)
+            images = await service.images.for_session(session_id)
+            return results.success(
+                SessionStatusOutput(
+                    session=session_out(rec, timeout),
+                    turns=[turn_out(t) for t in turns],
+                    images=[image_out(i) for i in images],
+                )
+            )
+
+        return await results.guarded("get_session_status", body)
+
+    @mcp.tool(title="List active sessions", annotations=READ_ONLY)
+    async def list_active_sessions() -> Annotated[CallToolResult, SessionListOutput]:
+        """The open sessions, most recently used first, with their ids, names and image counts."""
+
+        async def body() -> CallToolResult:
+            recs = await service.list_sessions("active")
+            return results.success(
+                SessionListOutput(
+                    sessions=[session_out(r, timeout) for r in recs],
+                    count=len(recs),
+                    max_sessions=service.settings.max_sessions,
+                )
+            )
+
+        return await results.guarded("list_active_sessions", body)
+
+    @mcp.tool(
+        title="Close session",
+        annotations=ToolAnnotations(
+            readOnlyHint=False, destructiveHint=False, idempotentHint=True, openWorldHint=False
+        ),
+    )
+    async def close_session(session_id: SessionIdArg) -> Annotated[CallToolResult, SessionOutput]:
+        """Close a session: no more turns, but its files and history stay (get_session_status still works)."""
+
+        async def body() -> CallToolResult:
+            rec = await service.close_session(session_id)
+            return results.success(
+                SessionOutput(
+                    session=session_out(rec, timeout),
+                    next_step=f"Its images stay in {rec.folder}.",
+                )
+            )
+
+        return await results.guarded("close_session", body)

@@ -1,0 +1,106 @@
+"""The workspace folder: the original layout, file names, metadata sidecars, atomic writes.
+
+::
+
+    <workspace>/generated_images/
+        sessions/<session id>/conversation_log.json
+        sessions/<session id>/images/image_001.png + image_001_metadata.json
+        single_shot/   products/<product>/   ui_assets/<asset type>/   style_series/<name>/
+
+Every file is written to a hidden temporary name in its final folder and renamed into place, so a
+reader (or a crash) never sees half a file. The database row is committed only after the rename.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import time
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+USE_CASE_FOLDERS: dict[str, str] = {
+    "general": "single_shot",
+    "product": "products",
+    "ui_asset": "ui_assets",
+    "style_series": "style_series",
+}
+TOP_FOLDERS = ("sessions", *USE_CASE_FOLDERS.values())
+TEMP_PREFIX = ".tmp-"
+
+
+def slugify(text: str, max_len: int = 40) -> str:
+    """A short, filesystem-safe name from free text (``"A red Fox!"`` -> ``"a-red-fox"``)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_len].rstrip("-") or "image"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a hidden temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}-{path.name}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    write_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str).encode("utf-8") + b"\n")
+
+
+def metadata_path(image_path: Path) -> Path:
+    """``image_001.png`` -> ``image_001_metadata.json``."""
+    return image_path.with_name(f"{image_path.stem}_metadata.json")
+
+
+class Workspace:
+    """Paths under ``generated_images/``; creates folders on demand."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def ensure(self) -> None:
+        for name in TOP_FOLDERS:
+            (self.root / name).mkdir(parents=True, exist_ok=True)
+
+    def session_dir(self, session_id: str) -> Path:
+        return self.root / "sessions" / session_id
+
+    def conversation_log(self, session_id: str) -> Path:
+        return self.session_dir(session_id) / "conversation_log.json"
+
+    def session_image_path(self, session_id: str, index: int, ext: str) -> Path:
+        return self.session_dir(session_id) / "images" / f"image_{index:03d}.{ext}"
+
+    def use_case_path(self, use_case: str, prompt: str, ext: str, *, subfolder: str | None = None) -> Path:
+        """A new, unique file name for a non-session image in its use case's folder."""
+        folder = self.root / USE_CASE_FOLDERS.get(use_case, "single_shot")
+        if subfolder:
+            folder = folder / slugify(subfolder)
+        stamp = time.strftime("%Y%m%d_%H%M%S", time.localtime())
+        return folder / f"{stamp}_{slugify(prompt)}_{secrets.token_hex(3)}.{ext}"
+
+    def is_inside(self, path: Path) -> bool:
+        try:
+            path.resolve().relative_to(self.root.resolve())
+        except ValueError:
+            return False
+        return True
+
+    def sweep_temporaries(self) -> int:
+        """Remove temporary files a crash left behind; returns how many."""
+        removed = 0
+        if not self.root.exists():
+            return 0
+        for tmp in self.root.rglob(f"{TEMP_PREFIX}*"):
+            tmp.unlink(missing_ok=True)
+            removed += 1
+        return removed
