@@ -14,6 +14,7 @@ from mcp.server import MCPServer
 
 from openai_image_mcp import __version__
 from openai_image_mcp.config import Settings
+from openai_image_mcp.middleware import tool_call_middleware
 from openai_image_mcp.providers.base import ImageProvider
 from openai_image_mcp.resources import register_resources
 from openai_image_mcp.service import ImageService
@@ -51,6 +52,7 @@ def create_server(
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level=settings.log_level,
+        middleware=[tool_call_middleware],
     )
     register_tools(mcp, service)
     register_resources(mcp, service)

@@ -1,0 +1,55 @@
+"""Server middleware for tool calls: a correlation id for the logs, and a structured error shape
+for the failures the SDK produces itself (arguments that do not match the input schema)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from typing import Any
+
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+
+from openai_image_mcp.logs import call_context
+
+log = logging.getLogger(__name__)
+
+ARGUMENT_SUGGESTION = "Fix the arguments to match the tool's input schema (see tools/list) and call it again."
+
+
+def _shape_sdk_error(result: dict[str, Any]) -> dict[str, Any]:
+    """Add our structured error shape to an ``isError`` result (wire form) that lacks one."""
+    content = [c for c in result.get("content") or [] if isinstance(c, dict)]
+    text = " ".join(str(c.get("text", "")) for c in content if c.get("type") == "text")
+    invalid = "validation error" in text
+    data: dict[str, Any] = {
+        "success": False,
+        "error": text[:4_000],
+        "error_type": "invalid_arguments" if invalid else "tool_error",
+        "suggestion": ARGUMENT_SUGGESTION if invalid else "Check the server log (stderr) and retry.",
+    }
+    return {**result, "content": [*content, {"type": "text", "text": json.dumps(data)}], "structuredContent": data}
+
+
+async def tool_call_middleware(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    if ctx.method != "tools/call" or ctx.request_id is None:
+        return await call_next(ctx)
+    params = ctx.params or {}
+    tool = str(params.get("name", "?"))
+    arguments = params.get("arguments") or {}
+    corr = {"call_id": secrets.token_hex(6), "tool": tool}
+    if isinstance(arguments, dict) and isinstance(arguments.get("session_id"), str):
+        corr["session_id"] = arguments["session_id"][:64]
+    token = call_context.set(corr)
+    started = time.monotonic()
+    try:
+        result = await call_next(ctx)
+        is_error = isinstance(result, dict) and bool(result.get("isError"))
+        if is_error and isinstance(result, dict) and result.get("structuredContent") is None:
+            result = _shape_sdk_error(result)
+        outcome = "error" if is_error else "ok"
+        log.debug("tool call finished: %s in %.0f ms", outcome, (time.monotonic() - started) * 1000)
+        return result
+    finally:
+        call_context.reset(token)
