@@ -41,7 +41,9 @@ def test_key_is_secret_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "sk-very-secret-value" not in repr(Settings())
 
 
-@pytest.mark.parametrize(("name", "value"), [("MCP_MAX_SESSIONS", "0"), ("MCP_SESSION_TIMEOUT", "-1"), ("LOG_LEVEL", "LOUD")])
+@pytest.mark.parametrize(
+    ("name", "value"), [("MCP_MAX_SESSIONS", "0"), ("MCP_SESSION_TIMEOUT", "-1"), ("LOG_LEVEL", "LOUD")]
+)
 def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError):

@@ -9,16 +9,31 @@ from openai_image_mcp.models import ImageOptions, SessionRecord, TurnRecord
 def _session(last: str | None = "resp_1") -> SessionRecord:
     now = time.time()
     return SessionRecord(
-        id="s1", name="Fox", description="watercolor foxes", model="gpt-x", image_model="gpt-image-2",
-        status="active", created_at=now, last_activity=now, closed_at=None, last_response_id=last,
-        folder="/tmp/s1", use_case="general",
+        id="s1",
+        name="Fox",
+        description="watercolor foxes",
+        model="gpt-x",
+        image_model="gpt-image-2",
+        status="active",
+        created_at=now,
+        last_activity=now,
+        closed_at=None,
+        last_response_id=last,
+        folder="/tmp/s1",
+        use_case="general",
     )
 
 
 def _turn(seq: int, status: str = "completed") -> TurnRecord:
     return TurnRecord(
-        id=f"t{seq}", session_id="s1", seq=seq, prompt=f"prompt {seq}", params={}, status=status,  # type: ignore[arg-type]
-        created_at=0.0, model_text=f"reply {seq}",
+        id=f"t{seq}",
+        session_id="s1",
+        seq=seq,
+        prompt=f"prompt {seq}",
+        params={},
+        status=status,  # type: ignore[arg-type]
+        created_at=0.0,
+        model_text=f"reply {seq}",
     )
 
 

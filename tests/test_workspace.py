@@ -33,7 +33,9 @@ def test_layout_follows_the_original_design(tmp_path: Path) -> None:
     path = ws.session_image_path("abc", 1, "png")
     assert path == ws.root / "sessions" / "abc" / "images" / "image_001.png"
     assert metadata_path(path).name == "image_001_metadata.json"
-    assert ws.use_case_path("product", "Blue mug", "png", subfolder="Blue Mug").parent == ws.root / "products" / "blue-mug"
+    assert (
+        ws.use_case_path("product", "Blue mug", "png", subfolder="Blue Mug").parent == ws.root / "products" / "blue-mug"
+    )
 
 
 def test_sweep_removes_crash_leftovers(tmp_path: Path) -> None:

@@ -22,7 +22,6 @@ from openai_image_mcp import errors
 from openai_image_mcp.config import Settings
 from openai_image_mcp.conversation import build_turn
 from openai_image_mcp.models import (
-    BASE_SIZES,
     ImageOptions,
     ImagesRequest,
     ProviderResult,
@@ -30,12 +29,14 @@ from openai_image_mcp.models import (
     TurnRecord,
     TurnRequest,
 )
+from openai_image_mcp.options import check_options, is_images_api_model
+from openai_image_mcp.providers import openai_provider
 from openai_image_mcp.providers.base import ImageProvider
 from openai_image_mcp.results import cap, json_size, preview_budget
 from openai_image_mcp.saving import SaveContext, SavedImage, discard, files_of, save_images
 from openai_image_mcp.stats import ServerStats
 from openai_image_mcp.store import Database, ImageStore, SessionStore
-from openai_image_mcp.workspace import Workspace, write_json_atomic
+from openai_image_mcp.workspace import Workspace, write_conversation_log
 
 log = logging.getLogger(__name__)
 
@@ -59,24 +60,6 @@ class Generation:
     usage: dict[str, Any] = field(default_factory=dict)
     session_id: str | None = None
     turn: int | None = None
-
-
-def is_images_api_model(model: str) -> bool:
-    """Image model names (``gpt-image-*``, ``chatgpt-image-*``) take the Images API path."""
-    return "image" in model.lower()
-
-
-def check_options(image_model: str, options: ImageOptions) -> None:
-    """Reject combinations OpenAI would refuse, before any call is made."""
-    if options.background == "transparent" and options.output_format == "jpeg":
-        raise errors.InvalidInput("background='transparent' needs output_format 'png' or 'webp' (JPEG has no alpha).")
-    if options.size not in BASE_SIZES and image_model.startswith(("gpt-image-1", "dall-e")):
-        raise errors.InvalidInput(
-            f"size '{options.size}' needs gpt-image-2 or newer; {image_model} accepts "
-            "auto, 1024x1024, 1536x1024 and 1024x1536."
-        )
-    if options.output_compression is not None and options.output_format == "png":
-        raise errors.InvalidInput("output_compression applies to jpeg and webp only.")
 
 
 class ImageService:
@@ -118,22 +101,8 @@ class ImageService:
 
     def provider(self) -> ImageProvider:
         if self._provider is None:
-            if self._provider_factory is not None:
-                self._provider = self._provider_factory(self.settings)
-            else:
-                key = self.settings.api_key
-                if not key:
-                    raise errors.NotConfigured("OPENAI_API_KEY is not set, so the server cannot call OpenAI.")
-                from openai_image_mcp.providers.openai_adapter import OpenAIProvider
-
-                self._provider = OpenAIProvider(
-                    api_key=key,
-                    base_url=self.settings.openai_base_url,
-                    organization=self.settings.openai_org_id,
-                    project=self.settings.openai_project_id,
-                    timeout=self.settings.request_timeout,
-                    max_retries=self.settings.max_retries,
-                )
+            factory = self._provider_factory or openai_provider
+            self._provider = factory(self.settings)
         return self._provider
 
     # -- sessions --------------------------------------------------------------------------
@@ -172,7 +141,7 @@ class ImageService:
             raise errors.SessionLimitReached(
                 f"{self.settings.max_sessions} sessions are open (MCP_MAX_SESSIONS). The most idle: {names}."
             )
-        await anyio.to_thread.run_sync(self._write_log, rec, [])
+        await anyio.to_thread.run_sync(write_conversation_log, self.workspace, rec, [])
         return rec
 
     async def get_session(self, session_id: str) -> SessionRecord:
@@ -396,36 +365,6 @@ class ImageService:
     async def _refresh_log(self, session_id: str) -> None:
         try:
             session, turns = await self.session_history(session_id)
-            await anyio.to_thread.run_sync(self._write_log, session, turns)
+            await anyio.to_thread.run_sync(write_conversation_log, self.workspace, session, turns)
         except (errors.ImageServerError, OSError) as exc:
             log.warning("could not update conversation_log.json of %s: %s", session_id, exc)
-
-    def _write_log(self, session: SessionRecord, turns: Sequence[TurnRecord]) -> None:
-        write_json_atomic(
-            self.workspace.conversation_log(session.id),
-            {
-                "session_id": session.id,
-                "session_name": session.name,
-                "description": session.description,
-                "model": session.model,
-                "image_model": session.image_model,
-                "created_at": session.created_at,
-                "turns": [
-                    {
-                        "turn": t.seq,
-                        "role": "user",
-                        "prompt": t.prompt,
-                        "parameters": t.params,
-                        "status": t.status,
-                        "created_at": t.created_at,
-                        "finished_at": t.finished_at,
-                        "response_id": t.response_id,
-                        "model_text": t.model_text or None,
-                        "image_ids": list(t.image_ids),
-                        "error": t.error,
-                        "usage": t.usage,
-                    }
-                    for t in turns
-                ],
-            },
-        )

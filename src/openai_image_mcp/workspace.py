@@ -19,8 +19,11 @@ import re
 import secrets
 import time
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from openai_image_mcp.models import SessionRecord, TurnRecord
 
 USE_CASE_FOLDERS: dict[str, str] = {
     "general": "single_shot",
@@ -104,3 +107,35 @@ class Workspace:
             tmp.unlink(missing_ok=True)
             removed += 1
         return removed
+
+
+def write_conversation_log(workspace: Workspace, session: SessionRecord, turns: Sequence[TurnRecord]) -> None:
+    """Rewrite ``conversation_log.json``: the session and every turn, as the original layout keeps it."""
+    write_json_atomic(
+        workspace.conversation_log(session.id),
+        {
+            "session_id": session.id,
+            "session_name": session.name,
+            "description": session.description,
+            "model": session.model,
+            "image_model": session.image_model,
+            "created_at": session.created_at,
+            "turns": [
+                {
+                    "turn": t.seq,
+                    "role": "user",
+                    "prompt": t.prompt,
+                    "parameters": t.params,
+                    "status": t.status,
+                    "created_at": t.created_at,
+                    "finished_at": t.finished_at,
+                    "response_id": t.response_id,
+                    "model_text": t.model_text or None,
+                    "image_ids": list(t.image_ids),
+                    "error": t.error,
+                    "usage": t.usage,
+                }
+                for t in turns
+            ],
+        },
+    )

@@ -13,8 +13,18 @@ from openai_image_mcp.store.migrations import MIGRATIONS
 
 def _session(sid: str, now: float) -> SessionRecord:
     return SessionRecord(
-        id=sid, name=None, description="d", model="m", image_model="im", status="active", created_at=now,
-        last_activity=now, closed_at=None, last_response_id=None, folder="/f", use_case="general",
+        id=sid,
+        name=None,
+        description="d",
+        model="m",
+        image_model="im",
+        status="active",
+        created_at=now,
+        last_activity=now,
+        closed_at=None,
+        last_response_id=None,
+        folder="/f",
+        use_case="general",
     )
 
 
@@ -67,8 +77,19 @@ async def test_completed_turn_commits_images_and_advances_the_chain(db: Database
     await store.create(_session("s", now), max_active=5, now=now, idle_timeout=100)
     turn = await store.begin_turn("s", "a fox", {"size": "auto"}, None, now=now)
     rec = ImageRecord(
-        id="img1", path="/x/image_001.png", sha256="h", file_size=3, width=1, height=1, mime_type="image/png",
-        use_case="general", prompt="a fox", revised_prompt="A fox.", model="m", created_at=now, session_id="s",
+        id="img1",
+        path="/x/image_001.png",
+        sha256="h",
+        file_size=3,
+        width=1,
+        height=1,
+        mime_type="image/png",
+        use_case="general",
+        prompt="a fox",
+        revised_prompt="A fox.",
+        model="m",
+        created_at=now,
+        session_id="s",
         turn_id=turn.id,
     )
     await store.complete_turn(turn, response_id="resp_1", model_text="ok", usage={"a": 1}, images=[rec], now=now)
