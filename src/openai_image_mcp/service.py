@@ -8,6 +8,7 @@ different sessions and one-shot generations run fully in parallel.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from collections import defaultdict
@@ -78,6 +79,10 @@ class ImageService:
         self._provider_factory = provider_factory
         self._provider: ImageProvider | None = None
         self._locks: defaultdict[str, anyio.Lock] = defaultdict(anyio.Lock)
+        self._provider_lock = anyio.Lock()
+        # Image CPU work (decode, hash, preview) in at most as many threads as cores: more threads would
+        # only queue on the GIL and make the event loop wait behind them.
+        self._cpu = anyio.CapacityLimiter(max(2, os.cpu_count() or 2))
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -99,10 +104,13 @@ class ImageService:
             self._provider = None
         await anyio.to_thread.run_sync(self.db.close)
 
-    def provider(self) -> ImageProvider:
-        if self._provider is None:
-            factory = self._provider_factory or openai_provider
-            self._provider = factory(self.settings)
+    async def provider(self) -> ImageProvider:
+        """The provider, built on first use in a worker thread (the OpenAI SDK import takes a third of a
+        second and must not stall the event loop)."""
+        async with self._provider_lock:
+            if self._provider is None:
+                factory = self._provider_factory or openai_provider
+                self._provider = await anyio.to_thread.run_sync(factory, self.settings)
         return self._provider
 
     # -- sessions --------------------------------------------------------------------------
@@ -181,7 +189,7 @@ class ImageService:
         prompt = self._check_prompt(prompt)
         session = await self.active_session(session_id)
         check_options(session.image_model, options)
-        provider = self.provider()
+        provider = await self.provider()
         async with self._locks[session_id]:
             session = await self.active_session(session_id)
             params = {"prompt_source": "session", **options.as_dict()}
@@ -240,7 +248,7 @@ class ImageService:
         images_api = is_images_api_model(model)
         image_model = model if images_api else self.settings.image_model
         check_options(image_model, options)
-        provider = self.provider()
+        provider = await self.provider()
         if images_api:
             images_request = ImagesRequest(model=model, prompt=prompt, options=options)
             result = await self._call(lambda: provider.generate(images_request))
@@ -329,7 +337,8 @@ class ImageService:
         saved = await anyio.to_thread.run_sync(
             lambda: save_images(
                 result.images, paths, ctx, preview_side=self.settings.preview_max_side, preview_bytes=budget
-            )
+            ),
+            limiter=self._cpu,
         )
         try:
             with anyio.CancelScope(shield=True):

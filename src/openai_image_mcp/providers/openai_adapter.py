@@ -132,7 +132,8 @@ class OpenAIProvider:
         if request.previous_response_id:
             kwargs["previous_response_id"] = request.previous_response_id
         response = await self._call(self._client.responses.create, **kwargs)
-        return self._parse_response(response, request.options)
+        # base64-decoding megabytes of image data is CPU work: keep it off the event loop
+        return await anyio.to_thread.run_sync(self._parse_response, response, request.options)
 
     def _parse_response(self, response: Any, options: ImageOptions) -> ProviderResult:
         request_id: str | None = getattr(response, "_request_id", None)
@@ -186,8 +187,11 @@ class OpenAIProvider:
         response = await self._call(
             self._client.images.generate, model=request.model, prompt=request.prompt, n=request.n, **opts
         )
+        return await anyio.to_thread.run_sync(self._parse_images, response, request.options)
+
+    def _parse_images(self, response: Any, options: ImageOptions) -> ProviderResult:
         request_id: str | None = getattr(response, "_request_id", None)
-        fmt = response.output_format or request.options.output_format
+        fmt = response.output_format or options.output_format
         images = tuple(
             ProviderImage(
                 data=base64.b64decode(d.b64_json),
