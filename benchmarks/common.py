@@ -7,13 +7,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from collections.abc import AsyncIterator
 from typing import Any
 
 from mcp import Client, StdioServerParameters
-
 from tests.support.fake_openai import FakeOpenAI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +61,8 @@ class RemoteFake:
     def __enter__(self) -> RemoteFake:
         code = (
             "import sys; from tests.support.fake_openai import FakeOpenAI\n"
-            f"f = FakeOpenAI(latency={self.latency!r}).start(); print(f.base_url, flush=True); sys.stdin.read(); f.stop()"
+            f"f = FakeOpenAI(latency={self.latency!r}).start(); print(f.base_url, flush=True)\n"
+            "sys.stdin.read(); f.stop()"
         )
         self._proc = subprocess.Popen(
             [sys.executable, "-c", code], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True

@@ -54,7 +54,8 @@ async def main() -> None:
     print(f"errors: {errors}")
     pings.sort()
     print(
-        f"{len(pings)} pings during the burst: median {pings[len(pings) // 2] * 1000:.1f} ms, max {pings[-1] * 1000:.1f} ms"
+        f"{len(pings)} pings during the burst: median {pings[len(pings) // 2] * 1000:.1f} ms,"
+        f" max {pings[-1] * 1000:.1f} ms"
     )
 
 

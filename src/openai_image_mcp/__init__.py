@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("openai-image-mcp")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0"
+#: The one place the version lives (pyproject.toml reads it from here).
+__version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from openai_image_mcp.config import Settings

@@ -84,6 +84,6 @@ def configure_logging(level: str, fmt: str, secrets: list[str]) -> None:
         handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(level)
-    # The HTTP stack is chatty at DEBUG; keep it at INFO unless asked for explicitly.
+    # The HTTP stack logs a line per request at INFO: keep it for DEBUG runs only.
     for noisy in ("httpcore", "httpx2", "hpack"):
-        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))
+        logging.getLogger(noisy).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
