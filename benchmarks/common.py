@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp import Client, StdioServerParameters
+
 from tests.support.fake_openai import FakeOpenAI
 
 ROOT = Path(__file__).resolve().parent.parent
