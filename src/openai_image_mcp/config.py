@@ -7,6 +7,7 @@ except the OpenAI SDK's own optional variables (``OPENAI_CUSTOM_HEADERS`` and fr
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -106,6 +107,17 @@ class Settings(BaseSettings):
         description="Retries of the OpenAI SDK (429, 5xx, connection errors; Retry-After honoured).",
     )
     log_format: Literal["text", "json"] = Field(default="text", description="Log line format on stderr.")
+    allowed_input_dirs: str = Field(
+        default="",
+        description="Folders (separated by the OS path separator, ':' or ';') whose images tools may read, "
+        "besides the workspace. Symlinks may not lead outside them.",
+    )
+    max_input_bytes: int = Field(
+        default=25 * 1024 * 1024, ge=1024, description="Largest input image file accepted, in bytes."
+    )
+    max_input_pixels: int = Field(
+        default=40_000_000, ge=1024, description="Largest input image accepted, in pixels (decompression bombs)."
+    )
 
     @field_validator("workspace", mode="after")
     @classmethod
@@ -115,6 +127,15 @@ class Settings(BaseSettings):
     @property
     def api_key(self) -> str | None:
         return self.openai_api_key.get_secret_value() if self.openai_api_key else None
+
+    @property
+    def input_roots(self) -> list[Path]:
+        """The workspace first, then the configured folders, resolved (symlinks followed)."""
+        roots = [self.workspace]
+        for part in self.allowed_input_dirs.replace(";", os.pathsep).split(os.pathsep):
+            if part.strip():
+                roots.append(Path(part.strip()).expanduser().resolve())
+        return roots
 
     @property
     def images_root(self) -> Path:

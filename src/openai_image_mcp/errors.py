@@ -4,6 +4,11 @@
 
     ImageServerError                  every failure a tool reports on purpose
     ├── InvalidInput                  bad argument (size for the model, empty prompt, ...)
+    │   ├── PathNotAllowed            an input path outside the allowed roots (or a symlink escaping them)
+    │   ├── InputFileNotFound         no such file, or an unknown image id
+    │   ├── NotAnImage                the bytes do not decode as PNG, JPEG, WebP or GIF
+    │   ├── ImageTooLarge             over the byte or pixel cap (decompression bombs)
+    │   └── InvalidMask               a mask that would change nothing or everything
     ├── NotConfigured                 no OpenAI API key
     ├── SessionNotFound               unknown session id
     ├── SessionClosed                 the session was closed or expired
@@ -45,6 +50,37 @@ class ImageServerError(Exception):
 class InvalidInput(ImageServerError):
     error_type = "invalid_input"
     suggestion = "Fix the argument named in the error and call the tool again."
+
+
+class PathNotAllowed(InvalidInput):
+    error_type = "path_not_allowed"
+    suggestion = (
+        "Use an image under the workspace or a folder listed in OPENAI_IMAGE_MCP_ALLOWED_INPUT_DIRS, "
+        "or an image id / resource URI of an image this server made."
+    )
+
+
+class InputFileNotFound(InvalidInput):
+    error_type = "file_not_found"
+    suggestion = "Check the path (absolute, or ~/...) or the image id; get_session_status lists a session's images."
+
+
+class NotAnImage(InvalidInput):
+    error_type = "not_an_image"
+    suggestion = "Pass a PNG, JPEG or WebP image file; the extension alone does not make a file an image."
+
+
+class ImageTooLarge(InvalidInput):
+    error_type = "image_too_large"
+    suggestion = "Downscale or recompress the image (the error gives the limit) and try again."
+
+
+class InvalidMask(InvalidInput):
+    error_type = "invalid_mask"
+    suggestion = (
+        "Pass a mask where the area to change is white (or transparent) and the rest black (or opaque), "
+        "with at least some of each."
+    )
 
 
 class NotConfigured(ImageServerError):
