@@ -106,6 +106,20 @@ class Settings(BaseSettings):
         le=10,
         description="Retries of the OpenAI SDK (429, 5xx, connection errors; Retry-After honoured).",
     )
+    partial_images: int = Field(
+        default=2,
+        ge=0,
+        le=3,
+        description="Partial images OpenAI streams while drawing (0-3; each costs about 100 output tokens). "
+        "They become progress notifications with a preview.",
+    )
+    wait_seconds: float = Field(
+        default=45.0,
+        ge=0,
+        le=3600,
+        description="Default time a generating tool waits before returning a job handle instead "
+        "(below the common 60 s client limit).",
+    )
     log_format: Literal["text", "json"] = Field(default="text", description="Log line format on stderr.")
     allowed_input_dirs: str = Field(
         default="",

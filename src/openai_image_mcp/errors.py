@@ -15,6 +15,8 @@
     ├── SessionLimitReached           MCP_MAX_SESSIONS open sessions
     ├── ImageNotFound                 unknown image id or resource
     ├── StorageError                  the workspace could not be written
+    ├── GenerationCancelled           the generation was cancelled, or the server stopped under it
+    ├── JobNotFound                   unknown job id
     └── ProviderError                 OpenAI failed; .request_id when OpenAI gave one
         ├── ProviderAuthError         401/403
         ├── ProviderRateLimited       429 after the SDK's retries
@@ -40,11 +42,13 @@ class ImageServerError(Exception):
     error_type = "server_error"
     suggestion = "Try again; if it keeps failing, check the server log (stderr)."
 
-    def __init__(self, message: str, *, suggestion: str | None = None) -> None:
+    def __init__(self, message: str, *, suggestion: str | None = None, error_type: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         if suggestion is not None:
             self.suggestion = suggestion
+        if error_type is not None:
+            self.error_type = error_type
 
 
 class InvalidInput(ImageServerError):
@@ -114,6 +118,16 @@ class ImageNotFound(ImageServerError):
 class StorageError(ImageServerError):
     error_type = "storage_error"
     suggestion = "Check that the workspace folder (OPENAI_IMAGE_MCP_WORKSPACE) exists, is writable and has free space."
+
+
+class GenerationCancelled(ImageServerError):
+    error_type = "cancelled"
+    suggestion = "Nothing was saved and nothing half-written remains; call the tool again to generate."
+
+
+class JobNotFound(ImageServerError):
+    error_type = "job_not_found"
+    suggestion = "Check the job_id returned by the generating tool."
 
 
 class ProviderError(ImageServerError):

@@ -52,6 +52,15 @@ class ProviderImage:
 
 
 @dataclass(frozen=True, slots=True)
+class ProviderEvent:
+    """Something OpenAI said while a streamed generation runs."""
+
+    kind: Literal["generating", "partial"]
+    index: int = 0
+    b64: str = ""  # a partial image, still base64 (decoded off the event loop by the listener)
+
+
+@dataclass(frozen=True, slots=True)
 class ProviderResult:
     """The outcome of one OpenAI call."""
 
@@ -83,6 +92,7 @@ class TurnRequest:
     store: bool = True
     replay: tuple[InputMessage, ...] = ()
     replay_image: tuple[bytes, str] | None = None  # (bytes, mime type) of the latest image when replaying
+    partial_images: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +103,7 @@ class ImagesRequest:
     prompt: str
     options: ImageOptions
     n: int = 1
+    partial_images: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import anyio
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
@@ -10,6 +12,8 @@ from openai_image_mcp.guide import read_guide
 from openai_image_mcp.results import image_uri
 from openai_image_mcp.service import ImageService
 from openai_image_mcp.tools.render import EXTENSIONS
+
+_HEX = re.compile(r"[0-9a-f]{32}")
 
 
 def register_resources(mcp: MCPServer, service: ImageService) -> None:
@@ -20,6 +24,22 @@ def register_resources(mcp: MCPServer, service: ImageService) -> None:
 
     for mime, ext in EXTENSIONS.items():
         _register_image_template(mcp, service, mime, ext)
+
+    @mcp.resource(
+        "openai-image://preview/{job_id}/{index}",
+        name="partial_preview",
+        title="Partial image preview",
+        description="A partial image streamed while a generation runs (named in its progress notifications).",
+        mime_type="image/webp",
+    )
+    async def partial_preview(job_id: str, index: str) -> bytes:
+        if not (_HEX.fullmatch(job_id) and index.isdigit()):
+            raise ResourceError("Not a partial preview URI.")
+        path = service.workspace.previews_root / job_id / f"partial_{int(index)}.webp"
+        try:
+            return await anyio.Path(path).read_bytes()
+        except OSError as exc:
+            raise ResourceError(f"No partial preview {index} for job '{job_id}' (previews are kept a day).") from exc
 
 
 def _register_image_template(mcp: MCPServer, service: ImageService, mime: str, ext: str) -> None:

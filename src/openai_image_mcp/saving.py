@@ -151,3 +151,15 @@ def files_of(saved: Sequence[SavedImage]) -> list[Path]:
         out.append(Path(s.record.path))
         out.append(metadata_path(Path(s.record.path)))
     return out
+
+
+def preview_files(records: Sequence[ImageRecord], *, preview_side: int, preview_bytes: int) -> list[SavedImage]:
+    """Previews of images already saved (to rebuild a finished job's result)."""
+    from openai_image_mcp.imaging import make_preview
+
+    out: list[SavedImage] = []
+    for rec in records:
+        data = Path(rec.path).read_bytes()
+        p = make_preview(data, max_side=preview_side, max_bytes=preview_bytes)
+        out.append(SavedImage(rec, p.data, p.mime_type, p.width, p.height))
+    return out

@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import anyio
 from mcp.server import MCPServer
 
 from openai_image_mcp import __version__
@@ -41,7 +42,10 @@ def create_server(
         if settings.api_key is None and provider_factory is None:
             log.warning("OPENAI_API_KEY is not set: tools that call OpenAI will say how to set it")
         try:
-            yield service
+            async with anyio.create_task_group() as tg:  # generations run here, beyond their tool call
+                service.jobs.bind(tg)
+                yield service
+                await service.jobs.stop()
         finally:
             await service.stop()
 

@@ -1,8 +1,9 @@
-"""The use cases: sessions and generations, independent of MCP.
+"""The service: what the tools call, independent of MCP.
 
-The tools call these methods; they call the store, the workspace and the provider port. One lock
-per session keeps a session's turns in order (turn N+1 chains on turn N's response), while
-different sessions and one-shot generations run fully in parallel.
+It owns the stores, the workspace, the provider, the jobs and the generation flows
+(:mod:`openai_image_mcp.generation`), and implements the session use cases itself. One lock per
+session keeps a session's turns in order (turn N+1 chains on turn N's response), while different
+sessions and one-shot generations run fully in parallel.
 """
 
 from __future__ import annotations
@@ -12,55 +13,27 @@ import os
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
 
 import anyio
 
 from openai_image_mcp import errors
 from openai_image_mcp.config import Settings
-from openai_image_mcp.conversation import build_turn
+from openai_image_mcp.generation import Generator
+from openai_image_mcp.jobs import JobManager
 from openai_image_mcp.models import (
-    ImageOptions,
-    ImagesRequest,
-    ProviderResult,
     SessionRecord,
     TurnRecord,
-    TurnRequest,
 )
-from openai_image_mcp.options import check_options, is_images_api_model
+from openai_image_mcp.options import is_images_api_model
 from openai_image_mcp.providers import openai_provider
 from openai_image_mcp.providers.base import ImageProvider
-from openai_image_mcp.results import cap, json_size, preview_budget
-from openai_image_mcp.saving import SaveContext, SavedImage, discard, files_of, save_images
 from openai_image_mcp.stats import ServerStats
 from openai_image_mcp.store import Database, ImageStore, SessionStore
+from openai_image_mcp.store.jobs import JobStore
 from openai_image_mcp.workspace import Workspace, write_conversation_log
 
 log = logging.getLogger(__name__)
-
-ONE_SHOT_INSTRUCTIONS = (
-    "Call the image generation tool once to draw exactly what the user describes. "
-    "Answer with at most one short sentence."
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Generation:
-    """A finished generation, its files saved and rows committed."""
-
-    images: list[SavedImage]
-    model: str
-    image_model: str
-    use_case: str
-    params: dict[str, Any]
-    response_id: str | None = None
-    model_text: str = ""
-    usage: dict[str, Any] = field(default_factory=dict)
-    session_id: str | None = None
-    turn: int | None = None
 
 
 class ImageService:
@@ -74,7 +47,7 @@ class ImageService:
         self.db = Database(settings.database_path)
         self.sessions = SessionStore(self.db)
         self.images = ImageStore(self.db)
-        self.workspace = Workspace(settings.images_root)
+        self.workspace = Workspace(settings.images_root, previews_root=settings.workspace / "previews")
         self.stats = ServerStats()
         self._provider_factory = provider_factory
         self._provider: ImageProvider | None = None
@@ -82,7 +55,10 @@ class ImageService:
         self._provider_lock = anyio.Lock()
         # Image CPU work (decode, hash, preview) in at most as many threads as cores: more threads would
         # only queue on the GIL and make the event loop wait behind them.
-        self._cpu = anyio.CapacityLimiter(max(2, os.cpu_count() or 2))
+        self.cpu = anyio.CapacityLimiter(max(2, os.cpu_count() or 2))
+        self.jobs_store = JobStore(self.db)
+        self.jobs = JobManager(self.jobs_store)
+        self.generator = Generator(self)
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -97,8 +73,11 @@ class ImageService:
         interrupted = await self.sessions.mark_interrupted(now=time.time())
         if interrupted:
             log.warning("%d turn(s) were in flight when the server last stopped; marked interrupted", interrupted)
+        await self.jobs_store.mark_interrupted(now=time.time())
+        await anyio.to_thread.run_sync(self.workspace.sweep_temporaries)
 
     async def stop(self) -> None:
+        await self.jobs.stop()
         if self._provider is not None:
             await self._provider.aclose()
             self._provider = None
@@ -158,6 +137,9 @@ class ImageService:
             raise errors.SessionNotFound(f"No session with id '{session_id}'.")
         return rec
 
+    def session_lock(self, session_id: str) -> anyio.Lock:
+        return self._locks[session_id]
+
     async def active_session(self, session_id: str) -> SessionRecord:
         rec = await self.get_session(session_id)
         if rec.status != "active":
@@ -182,196 +164,7 @@ class ImageService:
             rec = await self.get_session(session_id)
         return rec
 
-    # -- generation ------------------------------------------------------------------------
-    async def generate_in_session(
-        self, session_id: str, prompt: str, options: ImageOptions, *, use_case: str = "general"
-    ) -> Generation:
-        prompt = self._check_prompt(prompt)
-        session = await self.active_session(session_id)
-        check_options(session.image_model, options)
-        provider = await self.provider()
-        async with self._locks[session_id]:
-            session = await self.active_session(session_id)
-            params = {"prompt_source": "session", **options.as_dict()}
-            turn = await self.sessions.begin_turn(session_id, prompt, params, session.last_response_id, now=time.time())
-            try:
-                request = await self._turn_request(session, prompt, options)
-                result = await self._call(lambda: provider.respond(request))
-                if result is None:  # the chain was lost upstream: replay this turn locally
-                    request = await self._turn_request(session, prompt, options, force_replay=True)
-                    result = await self._call(lambda: provider.respond(request))
-                assert result is not None
-                generation = await self._persist(
-                    result,
-                    prompt=prompt,
-                    options=options,
-                    model=session.model,
-                    image_model=session.image_model,
-                    use_case=use_case,
-                    paths=[
-                        self.workspace.session_image_path(session_id, session.image_count + i + 1, "png")
-                        for i in range(len(result.images))
-                    ],
-                    session=session,
-                    turn=turn,
-                )
-            except errors.ImageServerError as exc:
-                await self.sessions.end_turn(
-                    turn.id, "failed", error_type=exc.error_type, error=exc.message, now=time.time()
-                )
-                raise
-            except BaseException as exc:
-                with anyio.CancelScope(shield=True):
-                    cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
-                    await self.sessions.end_turn(
-                        turn.id,
-                        "cancelled" if cancelled else "failed",
-                        error_type="cancelled" if cancelled else "internal_error",
-                        error="The request was cancelled." if cancelled else repr(exc),
-                        now=time.time(),
-                    )
-                raise
-        await self._refresh_log(session_id)
-        return generation
-
-    async def generate_one_shot(
-        self,
-        prompt: str,
-        options: ImageOptions,
-        *,
-        model: str | None,
-        use_case: str = "general",
-        subfolder: str | None = None,
-    ) -> Generation:
-        prompt = self._check_prompt(prompt)
-        model = model or self.settings.mainline_model
-        images_api = is_images_api_model(model)
-        image_model = model if images_api else self.settings.image_model
-        check_options(image_model, options)
-        provider = await self.provider()
-        if images_api:
-            images_request = ImagesRequest(model=model, prompt=prompt, options=options)
-            result = await self._call(lambda: provider.generate(images_request))
-        else:
-            turn_request = TurnRequest(
-                mainline_model=model,
-                image_model=image_model,
-                instructions=ONE_SHOT_INSTRUCTIONS,
-                text=prompt,
-                options=options,
-                store=self.settings.store_responses,
-            )
-            result = await self._call(lambda: provider.respond(turn_request))
-        assert result is not None
-        ext = options.output_format
-        paths = [self.workspace.use_case_path(use_case, prompt, ext, subfolder=subfolder) for _ in result.images]
-        return await self._persist(
-            result, prompt=prompt, options=options, model=model, image_model=image_model, use_case=use_case, paths=paths
-        )
-
-    # -- helpers ---------------------------------------------------------------------------
-    def _check_prompt(self, prompt: str) -> str:
-        prompt = prompt.strip()
-        if not prompt:
-            raise errors.InvalidInput("prompt must not be empty: describe the image to draw or the change to make.")
-        return prompt
-
-    async def _call(self, fn: Callable[[], Any]) -> ProviderResult | None:
-        """One provider call, timed for the stats. Returns None when the chain is broken."""
-        started = time.monotonic()
-        try:
-            result: ProviderResult = await fn()
-        except errors.ChainBroken:
-            log.warning("OpenAI lost the response chain; replaying the session locally")
-            return None
-        except errors.ImageServerError as exc:
-            self.stats.record_failure(exc.error_type, time.monotonic() - started)
-            raise
-        self.stats.latencies.append(time.monotonic() - started)
-        return result
-
-    async def _turn_request(
-        self, session: SessionRecord, prompt: str, options: ImageOptions, *, force_replay: bool = False
-    ) -> TurnRequest:
-        store = self.settings.store_responses
-        if store and not force_replay:
-            return build_turn(session, prompt, options, store=True)
-        history = await self.sessions.turns(session.id)
-        latest = await self.images.for_session(session.id)
-        image: tuple[bytes, str] | None = None
-        if latest:
-            last = latest[-1]
-            image = (await anyio.Path(last.path).read_bytes(), last.mime_type)
-        return build_turn(session, prompt, options, store=store, history=history, latest_image=image, force_replay=True)
-
-    async def _persist(
-        self,
-        result: ProviderResult,
-        *,
-        prompt: str,
-        options: ImageOptions,
-        model: str,
-        image_model: str,
-        use_case: str,
-        paths: Sequence[Path],
-        session: SessionRecord | None = None,
-        turn: TurnRecord | None = None,
-    ) -> Generation:
-        params = options.as_dict()
-        ctx = SaveContext(
-            prompt=prompt,
-            model=model,
-            image_model=image_model,
-            use_case=use_case,
-            params=params,
-            session_id=session.id if session else None,
-            turn_id=turn.id if turn else None,
-            turn_seq=turn.seq if turn else None,
-            response_id=result.response_id,
-            request_id=result.request_id,
-            model_text=result.model_text,
-            usage=result.usage,
-        )
-        texts = {"r": [cap(i.revised_prompt) for i in result.images], "t": cap(result.model_text), "u": result.usage}
-        budget = preview_budget(self.settings.result_budget_bytes, json_size(texts) + 1_500, len(result.images))
-        saved = await anyio.to_thread.run_sync(
-            lambda: save_images(
-                result.images, paths, ctx, preview_side=self.settings.preview_max_side, preview_bytes=budget
-            ),
-            limiter=self._cpu,
-        )
-        try:
-            with anyio.CancelScope(shield=True):
-                if session is not None and turn is not None:
-                    await self.sessions.complete_turn(
-                        turn,
-                        response_id=result.response_id,
-                        model_text=result.model_text,
-                        usage=result.usage,
-                        images=[s.record for s in saved],
-                        now=time.time(),
-                    )
-                else:
-                    await self.images.add([s.record for s in saved])
-        except BaseException:
-            await anyio.to_thread.run_sync(discard, files_of(saved))
-            raise
-        self.stats.generations_ok += 1
-        self.stats.images_saved += len(saved)
-        return Generation(
-            images=saved,
-            model=model,
-            image_model=image_model,
-            use_case=use_case,
-            params=params,
-            response_id=result.response_id,
-            model_text=result.model_text,
-            usage=result.usage,
-            session_id=session.id if session else None,
-            turn=turn.seq if turn else None,
-        )
-
-    async def _refresh_log(self, session_id: str) -> None:
+    async def refresh_log(self, session_id: str) -> None:
         try:
             session, turns = await self.session_history(session_id)
             await anyio.to_thread.run_sync(write_conversation_log, self.workspace, session, turns)

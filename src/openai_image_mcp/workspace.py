@@ -67,8 +67,10 @@ def metadata_path(image_path: Path) -> Path:
 class Workspace:
     """Paths under ``generated_images/``; creates folders on demand."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, previews_root: Path | None = None) -> None:
         self.root = root
+        #: partial-image previews of running generations (outside generated_images/)
+        self.previews_root = previews_root or root.parent / "previews"
 
     def ensure(self) -> None:
         for name in TOP_FOLDERS:
@@ -98,14 +100,20 @@ class Workspace:
             return False
         return True
 
-    def sweep_temporaries(self) -> int:
-        """Remove temporary files a crash left behind; returns how many."""
+    def sweep_temporaries(self, *, preview_age: float = 86_400) -> int:
+        """Remove temporary files a crash left behind, and partial previews older than a day."""
         removed = 0
-        if not self.root.exists():
-            return 0
-        for tmp in self.root.rglob(f"{TEMP_PREFIX}*"):
-            tmp.unlink(missing_ok=True)
-            removed += 1
+        if self.root.exists():
+            for tmp in self.root.rglob(f"{TEMP_PREFIX}*"):
+                tmp.unlink(missing_ok=True)
+                removed += 1
+        if self.previews_root.exists():
+            cutoff = time.time() - preview_age
+            for folder in self.previews_root.iterdir():
+                if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                    for f in folder.iterdir():
+                        f.unlink(missing_ok=True)
+                    folder.rmdir()
         return removed
 
 

@@ -107,6 +107,7 @@ async def test_request_forces_the_tool_and_sends_the_description_as_instructions
         "output_format": "webp",
         "output_compression": 80,
         "moderation": "low",
+        "partial_images": 2,
     }
     assert "previous_response_id" not in body
 

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from openai_image_mcp.models import ImagesRequest, ProviderResult, TurnRequest
+from openai_image_mcp.models import ImagesRequest, ProviderEvent, ProviderResult, TurnRequest
+
+#: Receives streaming events; awaited in order, so it should be quick (hand heavy work to a thread).
+EventSink = Callable[[ProviderEvent], Awaitable[None]]
 
 
 class ImageProvider(Protocol):
     """A backend that draws images. The OpenAI adapter is the production one."""
 
-    async def respond(self, request: TurnRequest) -> ProviderResult:
-        """One conversational turn (Responses API with the image tool forced)."""
+    async def respond(self, request: TurnRequest, events: EventSink | None = None) -> ProviderResult:
+        """One conversational turn (Responses API with the image tool forced), streamed to ``events``."""
         ...
 
-    async def generate(self, request: ImagesRequest) -> ProviderResult:
-        """A one-shot generation (Images API)."""
+    async def generate(self, request: ImagesRequest, events: EventSink | None = None) -> ProviderResult:
+        """A one-shot generation (Images API), streamed to ``events``."""
         ...
 
     async def aclose(self) -> None:

@@ -23,13 +23,31 @@ from openai_image_mcp.models import (
     MIME_TYPES,
     ImageOptions,
     ImagesRequest,
+    ProviderEvent,
     ProviderImage,
     ProviderResult,
     TurnRequest,
 )
+from openai_image_mcp.providers.base import EventSink
 from openai_image_mcp.providers.openai_errors import failed_call_error, map_exception, response_error
 
 log = logging.getLogger(__name__)
+
+_PARTIAL_EVENTS = frozenset(
+    {"response.image_generation_call.partial_image", "image_generation.partial_image", "image_edit.partial_image"}
+)
+_GENERATING_EVENTS = frozenset(
+    {"response.image_generation_call.generating", "response.image_generation_call.in_progress"}
+)
+_FINAL_EVENTS = frozenset(
+    {
+        "response.completed",
+        "response.failed",
+        "response.incomplete",
+        "image_generation.completed",
+        "image_edit.completed",
+    }
+)
 
 
 async def _mark_quota_not_retryable(response: httpx2.Response) -> None:
@@ -109,34 +127,66 @@ class OpenAIProvider:
     async def aclose(self) -> None:
         await self._client.close()
 
-    async def _call(self, fn: Any, **kwargs: Any) -> Any:
+    async def _stream(self, fn: Any, events: EventSink | None, **kwargs: Any) -> tuple[list[Any], str | None]:
+        """Open a streamed call, forward its progress to ``events`` and return the events that carry a
+        result, with OpenAI's request id. The whole call, retries included, is bounded by the timeout;
+        on cancellation the HTTP stream is closed at once, which stops the work upstream."""
+        finals: list[Any] = []
+        request_id: str | None = None
         try:
             with anyio.fail_after(self._timeout):
-                return await fn(**kwargs)
+                stream = await fn(stream=True, **kwargs)
+                request_id = stream.response.headers.get("x-request-id")
+                try:
+                    async for event in stream:
+                        kind = event.type
+                        if kind in _PARTIAL_EVENTS:
+                            if events is not None:
+                                b64 = str(getattr(event, "partial_image_b64", None) or getattr(event, "b64_json", ""))
+                                await events(ProviderEvent("partial", event.partial_image_index, b64))
+                        elif kind in _GENERATING_EVENTS:
+                            if events is not None:
+                                await events(ProviderEvent("generating"))
+                        elif kind in _FINAL_EVENTS:
+                            finals.append(event)
+                        elif kind == "error":
+                            raise errors.ProviderError(
+                                f"OpenAI reported an error mid-stream ({getattr(event, 'code', None)}): "
+                                f"{getattr(event, 'message', '')}",
+                                request_id=request_id,
+                            )
+                finally:
+                    with anyio.CancelScope(shield=True), anyio.move_on_after(2):
+                        await stream.close()
         except TimeoutError as exc:
             raise errors.ProviderTimeout(
-                f"OpenAI did not finish within {self._timeout:g} s (OPENAI_IMAGE_MCP_REQUEST_TIMEOUT)."
+                f"OpenAI did not finish within {self._timeout:g} s (OPENAI_IMAGE_MCP_REQUEST_TIMEOUT).",
+                request_id=request_id,
             ) from exc
         except openai.OpenAIError as exc:
             raise map_exception(exc) from exc
+        return finals, request_id
 
-    async def respond(self, request: TurnRequest) -> ProviderResult:
+    async def respond(self, request: TurnRequest, events: EventSink | None = None) -> ProviderResult:
+        tool = image_tool(request.image_model, request.options)
+        tool["partial_images"] = request.partial_images
         kwargs: dict[str, Any] = {
             "model": request.mainline_model,
             "input": build_turn_input(request),
             "instructions": request.instructions,
-            "tools": [image_tool(request.image_model, request.options)],
+            "tools": [tool],
             "tool_choice": {"type": "image_generation"},
             "store": request.store,
         }
         if request.previous_response_id:
             kwargs["previous_response_id"] = request.previous_response_id
-        response = await self._call(self._client.responses.create, **kwargs)
+        finals, request_id = await self._stream(self._client.responses.create, events, **kwargs)
+        if not finals:
+            raise errors.ProviderUnavailable("OpenAI's stream ended before the response was complete.")
         # base64-decoding megabytes of image data is CPU work: keep it off the event loop
-        return await anyio.to_thread.run_sync(self._parse_response, response, request.options)
+        return await anyio.to_thread.run_sync(self._parse_response, finals[-1].response, request.options, request_id)
 
-    def _parse_response(self, response: Any, options: ImageOptions) -> ProviderResult:
-        request_id: str | None = getattr(response, "_request_id", None)
+    def _parse_response(self, response: Any, options: ImageOptions, request_id: str | None) -> ProviderResult:
         if getattr(response, "error", None) is not None and response.status == "failed":
             raise response_error(response.error, request_id)
         images: list[ProviderImage] = []
@@ -180,34 +230,37 @@ class OpenAIProvider:
             images=tuple(images), response_id=response.id, model_text=model_text, usage=usage, request_id=request_id
         )
 
-    async def generate(self, request: ImagesRequest) -> ProviderResult:
+    async def generate(self, request: ImagesRequest, events: EventSink | None = None) -> ProviderResult:
         opts = request.options.as_dict()
         if request.options.output_format == "png":
             opts.pop("output_compression", None)
-        response = await self._call(
-            self._client.images.generate, model=request.model, prompt=request.prompt, n=request.n, **opts
+        finals, request_id = await self._stream(
+            self._client.images.generate,
+            events,
+            model=request.model,
+            prompt=request.prompt,
+            n=request.n,
+            partial_images=request.partial_images,
+            **opts,
         )
-        return await anyio.to_thread.run_sync(self._parse_images, response, request.options)
+        return await anyio.to_thread.run_sync(self._parse_images, finals, request.options, request_id)
 
-    def _parse_images(self, response: Any, options: ImageOptions) -> ProviderResult:
-        request_id: str | None = getattr(response, "_request_id", None)
-        fmt = response.output_format or options.output_format
+    def _parse_images(self, finals: list[Any], options: ImageOptions, request_id: str | None) -> ProviderResult:
         images = tuple(
             ProviderImage(
-                data=base64.b64decode(d.b64_json),
-                output_format=fmt,
-                revised_prompt=getattr(d, "revised_prompt", None),
-                size=response.size,
-                quality=response.quality,
-                background=response.background,
+                data=base64.b64decode(event.b64_json),
+                output_format=event.output_format or options.output_format,
+                size=event.size,
+                quality=event.quality,
+                background=event.background,
             )
-            for d in (response.data or [])
-            if d.b64_json
+            for event in finals
+            if event.b64_json
         )
         if not images:
             raise errors.NoImageReturned("OpenAI's Images API returned no image.", request_id=request_id)
         return ProviderResult(
-            images=images, usage={"image_generation": _usage_dict(response.usage)}, request_id=request_id
+            images=images, usage={"image_generation": _usage_dict(finals[-1].usage)}, request_id=request_id
         )
 
 

@@ -63,8 +63,26 @@ CREATE INDEX images_session ON images (session_id, created_at);
 CREATE INDEX images_created ON images (created_at);
 """
 
+M002_JOBS = """
+CREATE TABLE jobs (
+    id          TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    status      TEXT NOT NULL
+        CHECK (status IN ('running', 'succeeded', 'failed', 'cancelled', 'interrupted')),
+    session_id  TEXT,
+    created_at  REAL NOT NULL,
+    finished_at REAL,
+    message     TEXT NOT NULL DEFAULT '',
+    error_type  TEXT,
+    error       TEXT,
+    result_json TEXT
+);
+CREATE INDEX jobs_status ON jobs (status);
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema: sessions, turns, images", M001_INITIAL),
+    (2, "generation jobs", M002_JOBS),
 ]
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from openai_image_mcp import results
+from openai_image_mcp.generation import Generation
+from openai_image_mcp.jobs import Job
 from openai_image_mcp.models import ImageOptions
 from openai_image_mcp.service import ImageService
-from openai_image_mcp.tools.render import generation_result
+from openai_image_mcp.tools.jobs import run_as_job
 from openai_image_mcp.tools.schemas import (
     BackgroundArg,
     CompressionArg,
@@ -23,6 +26,7 @@ from openai_image_mcp.tools.schemas import (
     SessionIdArg,
     SizeArg,
     UseCaseArg,
+    WaitArg,
 )
 
 GENERATES = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=True)
@@ -39,6 +43,8 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         output_format: FormatArg = "png",
         output_compression: CompressionArg = None,
         moderation: ModerationArg = "auto",
+        wait_seconds: WaitArg = None,
+        ctx: Context | None = None,
     ) -> Annotated[CallToolResult, GenerationOutput]:
         """Draw the next image of a session. The session remembers earlier turns, so a follow-up such as
         "make it more blue" refines the latest image. Returns a small preview, a link to the full image
@@ -46,9 +52,14 @@ def register(mcp: MCPServer, service: ImageService) -> None:
 
         async def body() -> CallToolResult:
             options = ImageOptions(size, quality, background, output_format, output_compression, moderation)
-            gen = await service.generate_in_session(session_id, prompt, options)
-            return generation_result(
-                gen, "Refine with another generate_image_in_session turn, or close_session when done."
+            return await run_as_job(
+                service,
+                "generate_image_in_session",
+                lambda job: service.generator.in_session(session_id, prompt, options, job),
+                session_id=session_id,
+                wait_seconds=wait_seconds,
+                ctx=ctx,
+                next_step="Refine with another generate_image_in_session turn, or close_session when done.",
             )
 
         return await results.guarded("generate_image_in_session", body)
@@ -74,6 +85,8 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         output_format: FormatArg = "png",
         output_compression: CompressionArg = None,
         moderation: ModerationArg = "auto",
+        wait_seconds: WaitArg = None,
+        ctx: Context | None = None,
     ) -> Annotated[CallToolResult, GenerationOutput]:
         """Generate one image from a prompt, saved under the use case's folder with a metadata file.
         With session_id it becomes a turn of that session. For iterative work, prefer
@@ -82,11 +95,26 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         async def body() -> CallToolResult:
             options = ImageOptions(size, quality, background, output_format, output_compression, moderation)
             if session_id:
-                gen = await service.generate_in_session(session_id, prompt, options, use_case=use_case)
+                sid = session_id
+
+                async def runner(job: Job) -> Generation:
+                    return await service.generator.in_session(sid, prompt, options, job, use_case=use_case)
+
                 step = "Refine it with generate_image_in_session on the same session_id."
             else:
-                gen = await service.generate_one_shot(prompt, options, model=model, use_case=use_case)
+
+                async def runner(job: Job) -> Generation:
+                    return await service.generator.one_shot(prompt, options, job, model=model, use_case=use_case)
+
                 step = "To refine it conversationally, start a session with create_image_session."
-            return generation_result(gen, step)
+            return await run_as_job(
+                service,
+                "generate_image",
+                runner,
+                session_id=session_id,
+                wait_seconds=wait_seconds,
+                ctx=ctx,
+                next_step=step,
+            )
 
         return await results.guarded("generate_image", body)

@@ -8,8 +8,8 @@ from pathlib import Path
 from mcp.types import CallToolResult, ResourceLink
 
 from openai_image_mcp import results
+from openai_image_mcp.generation import Generation
 from openai_image_mcp.models import ImageRecord, SessionRecord, TurnRecord
-from openai_image_mcp.service import Generation
 from openai_image_mcp.tools.schemas import GenerationOutput, ImageOut, SessionOut, TurnOut
 from openai_image_mcp.workspace import metadata_path
 
@@ -68,10 +68,12 @@ def turn_out(turn: TurnRecord) -> TurnOut:
     )
 
 
-def generation_result(gen: Generation, next_step: str) -> CallToolResult:
+def generation_result(gen: Generation, next_step: str, job_id: str | None = None) -> CallToolResult:
     outs = [image_out(s.record) for s in gen.images]
     first = outs[0]
     structured = GenerationOutput(
+        job_id=job_id,
+        status="completed",
         session_id=gen.session_id,
         turn=gen.turn,
         image_id=first.image_id,

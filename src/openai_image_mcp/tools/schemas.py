@@ -34,6 +34,15 @@ UseCaseArg = Annotated[
         "ui_asset -> ui_assets/, style_series -> style_series/."
     ),
 ]
+WaitArg = Annotated[
+    float | None,
+    Field(
+        ge=0,
+        le=3600,
+        description="Seconds to wait for the image before returning a job handle instead (default from settings, "
+        "below the common 60 s client limit). The generation carries on either way.",
+    ),
+]
 SessionIdArg = Annotated[str, Field(min_length=1, max_length=200, description="Id from create_image_session.")]
 
 
@@ -57,6 +66,12 @@ class ImageOut(BaseModel):
 
 
 class GenerationOutput(ToolOutput):
+    job_id: str | None = Field(default=None, description="Handle for get_generation_result / cancel_generation.")
+    status: str | None = Field(
+        default=None, description="completed, running (call get_generation_result), failed, cancelled or interrupted."
+    )
+    progress: float | None = Field(default=None, description="Percent done, while running.")
+    message: str | None = Field(default=None, description="The current stage, while running.")
     session_id: str | None = None
     turn: int | None = Field(default=None, description="Turn number in the session.")
     image_id: str | None = None

@@ -1,0 +1,369 @@
+"""Generation flows: a session turn and a one-shot image, from prompt to committed files.
+
+Each flow streams from OpenAI and reports its stages to a :class:`Progress` (the job): queued,
+generating, each partial image (saved as a small WebP preview whose resource URI is in the
+message), saving, done. Files are renamed into place before their rows are committed, and a turn
+that fails or is cancelled leaves no file and no half-written row behind.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import anyio
+
+from openai_image_mcp import errors
+from openai_image_mcp.conversation import build_turn
+from openai_image_mcp.models import (
+    ImageOptions,
+    ImageRecord,
+    ImagesRequest,
+    ProviderEvent,
+    ProviderResult,
+    SessionRecord,
+    TurnRecord,
+    TurnRequest,
+)
+from openai_image_mcp.options import check_options, is_images_api_model
+from openai_image_mcp.results import cap, json_size, preview_budget
+from openai_image_mcp.saving import SaveContext, SavedImage, discard, files_of, preview_files, save_images
+
+if TYPE_CHECKING:
+    from openai_image_mcp.service import ImageService
+
+log = logging.getLogger(__name__)
+
+ONE_SHOT_INSTRUCTIONS = (
+    "Call the image generation tool once to draw exactly what the user describes. "
+    "Answer with at most one short sentence."
+)
+PARTIAL_PREVIEW_SIDE = 384
+PARTIAL_PREVIEW_BYTES = 40_000
+
+
+class Progress(Protocol):
+    """Where a flow reports its stages (a job; :class:`Silent` when nobody listens)."""
+
+    id: str
+
+    @property
+    def interrupted(self) -> bool:
+        """Whether a cancellation now means the server is stopping (rather than a caller's cancel)."""
+        ...
+
+    async def report(self, progress: float, message: str) -> None: ...
+
+
+class Silent:
+    id = "silent"
+    interrupted = False
+
+    async def report(self, progress: float, message: str) -> None:
+        return None
+
+
+def preview_uri(job_id: str, index: int) -> str:
+    return f"openai-image://preview/{job_id}/{index}"
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """A finished generation, its files saved and rows committed."""
+
+    images: list[SavedImage]
+    model: str
+    image_model: str
+    use_case: str
+    params: dict[str, Any]
+    response_id: str | None = None
+    model_text: str = ""
+    usage: dict[str, Any] = field(default_factory=dict)
+    session_id: str | None = None
+    turn: int | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """What the job row keeps, to rebuild the same result later (previews are made again)."""
+        return {
+            "image_ids": [s.record.id for s in self.images],
+            "model": self.model,
+            "image_model": self.image_model,
+            "use_case": self.use_case,
+            "params": self.params,
+            "response_id": self.response_id,
+            "model_text": self.model_text,
+            "usage": self.usage,
+            "session_id": self.session_id,
+            "turn": self.turn,
+        }
+
+
+class Generator:
+    """The flows, on the service's stores, workspace, provider and limits."""
+
+    def __init__(self, service: ImageService) -> None:
+        self.s = service
+        self.partial_images = service.settings.partial_images
+
+    # -- flows -----------------------------------------------------------------------------
+    async def in_session(
+        self, session_id: str, prompt: str, options: ImageOptions, progress: Progress, *, use_case: str = "general"
+    ) -> Generation:
+        svc = self.s
+        prompt = check_prompt(prompt)
+        session = await svc.active_session(session_id)
+        check_options(session.image_model, options)
+        provider = await svc.provider()
+        lock = svc.session_lock(session_id)
+        if lock.locked():
+            await progress.report(1, "queued behind the previous turn of this session")
+        async with lock:
+            session = await svc.active_session(session_id)
+            params = {"prompt_source": "session", **options.as_dict()}
+            turn = await svc.sessions.begin_turn(session_id, prompt, params, session.last_response_id, now=time.time())
+            try:
+                sink = self._events(progress)
+                request = await self._turn_request(session, prompt, options)
+                result = await self._call(lambda: provider.respond(request, sink))
+                if result is None:  # the chain was lost upstream: replay this turn locally
+                    request = await self._turn_request(session, prompt, options, force_replay=True)
+                    result = await self._call(lambda: provider.respond(request, sink))
+                assert result is not None
+                paths = [
+                    svc.workspace.session_image_path(session_id, session.image_count + i + 1, "png")
+                    for i in range(len(result.images))
+                ]
+                generation = await self.persist(
+                    result, progress, prompt=prompt, options=options, model=session.model,
+                    image_model=session.image_model, use_case=use_case, paths=paths, session=session, turn=turn,
+                )  # fmt: skip
+            except errors.ImageServerError as exc:
+                with anyio.CancelScope(shield=True):
+                    await svc.sessions.end_turn(
+                        turn.id, "failed", error_type=exc.error_type, error=exc.message, now=time.time()
+                    )
+                raise
+            except BaseException as exc:
+                cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
+                status = ("interrupted" if progress.interrupted else "cancelled") if cancelled else "failed"
+                message = {
+                    "interrupted": "The server stopped before this turn finished.",
+                    "cancelled": "The generation was cancelled.",
+                }.get(status, repr(exc))
+                with anyio.CancelScope(shield=True):
+                    await svc.sessions.end_turn(
+                        turn.id,
+                        status,  # type: ignore[arg-type]
+                        error_type=status if cancelled else "internal_error",
+                        error=message,
+                        now=time.time(),
+                    )
+                raise
+        await svc.refresh_log(session_id)
+        return generation
+
+    async def one_shot(
+        self,
+        prompt: str,
+        options: ImageOptions,
+        progress: Progress,
+        *,
+        model: str | None,
+        use_case: str = "general",
+        subfolder: str | None = None,
+    ) -> Generation:
+        svc = self.s
+        prompt = check_prompt(prompt)
+        model = model or svc.settings.mainline_model
+        images_api = is_images_api_model(model)
+        image_model = model if images_api else svc.settings.image_model
+        check_options(image_model, options)
+        provider = await svc.provider()
+        sink = self._events(progress)
+        if images_api:
+            images_request = ImagesRequest(model, prompt, options, partial_images=self.partial_images)
+            result = await self._call(lambda: provider.generate(images_request, sink))
+        else:
+            turn_request = TurnRequest(
+                mainline_model=model,
+                image_model=image_model,
+                instructions=ONE_SHOT_INSTRUCTIONS,
+                text=prompt,
+                options=options,
+                store=svc.settings.store_responses,
+                partial_images=self.partial_images,
+            )
+            result = await self._call(lambda: provider.respond(turn_request, sink))
+        assert result is not None
+        paths = [
+            svc.workspace.use_case_path(use_case, prompt, options.output_format, subfolder=subfolder)
+            for _ in result.images
+        ]
+        return await self.persist(
+            result, progress, prompt=prompt, options=options, model=model, image_model=image_model,
+            use_case=use_case, paths=paths,
+        )  # fmt: skip
+
+    # -- steps -----------------------------------------------------------------------------
+    def _events(self, progress: Progress) -> Callable[[ProviderEvent], Awaitable[None]]:
+        """Turn OpenAI's stream into progress: stages, and partial images saved as previews."""
+        total = max(1, self.partial_images)
+        previews = self.s.workspace.previews_root / progress.id
+
+        async def sink(event: ProviderEvent) -> None:
+            if event.kind == "generating":
+                await progress.report(10, "OpenAI is generating the image")
+                return
+            path = previews / f"partial_{event.index}.webp"
+            try:
+                await anyio.to_thread.run_sync(_save_partial, event.b64, path, limiter=self.s.cpu)
+            except (OSError, errors.ImageServerError) as exc:  # a preview is a nicety: never fail the turn
+                log.warning("could not save partial image %d: %s", event.index, exc)
+                return
+            share = min(event.index + 1, total) / (total + 1)
+            await progress.report(
+                10 + 70 * share, f"partial image {event.index + 1} of {total}: {preview_uri(progress.id, event.index)}"
+            )
+
+        return sink
+
+    async def _call(self, fn: Callable[[], Awaitable[ProviderResult]]) -> ProviderResult | None:
+        """One provider call, timed for the stats. Returns None when the chain is broken."""
+        started = time.monotonic()
+        try:
+            result = await fn()
+        except errors.ChainBroken:
+            log.warning("OpenAI lost the response chain; replaying the session locally")
+            return None
+        except errors.ImageServerError as exc:
+            self.s.stats.record_failure(exc.error_type, time.monotonic() - started)
+            raise
+        self.s.stats.latencies.append(time.monotonic() - started)
+        return result
+
+    async def _turn_request(
+        self, session: SessionRecord, prompt: str, options: ImageOptions, *, force_replay: bool = False
+    ) -> TurnRequest:
+        store = self.s.settings.store_responses
+        if store and not force_replay:
+            req = build_turn(session, prompt, options, store=True)
+        else:
+            history = await self.s.sessions.turns(session.id)
+            latest = await self.s.images.for_session(session.id)
+            image: tuple[bytes, str] | None = None
+            if latest:
+                image = (await anyio.Path(latest[-1].path).read_bytes(), latest[-1].mime_type)
+            req = build_turn(
+                session, prompt, options, store=store, history=history, latest_image=image, force_replay=True
+            )
+        return _with_partials(req, self.partial_images)
+
+    def preview_bytes(self, revised: Sequence[str | None], model_text: str, usage: dict[str, Any]) -> int:
+        """Raw bytes each preview may take so that the whole result fits the budget."""
+        texts = {"r": [cap(r) for r in revised], "t": cap(model_text), "u": usage}
+        return preview_budget(self.s.settings.result_budget_bytes, json_size(texts) + 1_500, len(revised))
+
+    async def persist(
+        self,
+        result: ProviderResult,
+        progress: Progress,
+        *,
+        prompt: str,
+        options: ImageOptions,
+        model: str,
+        image_model: str,
+        use_case: str,
+        paths: Sequence[Path],
+        session: SessionRecord | None = None,
+        turn: TurnRecord | None = None,
+    ) -> Generation:
+        svc = self.s
+        await progress.report(90, "saving the image")
+        params = options.as_dict()
+        ctx = SaveContext(
+            prompt=prompt,
+            model=model,
+            image_model=image_model,
+            use_case=use_case,
+            params=params,
+            session_id=session.id if session else None,
+            turn_id=turn.id if turn else None,
+            turn_seq=turn.seq if turn else None,
+            response_id=result.response_id,
+            request_id=result.request_id,
+            model_text=result.model_text,
+            usage=result.usage,
+        )
+        budget = self.preview_bytes([i.revised_prompt for i in result.images], result.model_text, result.usage)
+        side = svc.settings.preview_max_side
+        saved = await anyio.to_thread.run_sync(
+            lambda: save_images(result.images, paths, ctx, preview_side=side, preview_bytes=budget), limiter=svc.cpu
+        )
+        try:
+            with anyio.CancelScope(shield=True):
+                records = [s.record for s in saved]
+                if session is not None and turn is not None:
+                    await svc.sessions.complete_turn(
+                        turn, response_id=result.response_id, model_text=result.model_text, usage=result.usage,
+                        images=records, now=time.time(),
+                    )  # fmt: skip
+                else:
+                    await svc.images.add(records)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(discard, files_of(saved))
+            raise
+        svc.stats.generations_ok += 1
+        svc.stats.images_saved += len(saved)
+        await progress.report(100, "done")
+        return Generation(
+            images=saved, model=model, image_model=image_model, use_case=use_case, params=params,
+            response_id=result.response_id, model_text=result.model_text, usage=result.usage,
+            session_id=session.id if session else None, turn=turn.seq if turn else None,
+        )  # fmt: skip
+
+    async def rebuild(self, summary: dict[str, Any]) -> Generation:
+        """The result of a finished job, from its DB summary; previews are made again from the files."""
+        records: list[ImageRecord] = []
+        for image_id in summary["image_ids"]:
+            rec = await self.s.images.get(image_id)
+            if rec is None:
+                raise errors.ImageNotFound(f"Image '{image_id}' of this job is no longer recorded.")
+            records.append(rec)
+        budget = self.preview_bytes(
+            [r.revised_prompt for r in records], summary.get("model_text") or "", summary.get("usage") or {}
+        )
+        side = self.s.settings.preview_max_side
+        saved = await anyio.to_thread.run_sync(
+            lambda: preview_files(records, preview_side=side, preview_bytes=budget), limiter=self.s.cpu
+        )
+        return Generation(
+            images=saved, model=summary["model"], image_model=summary["image_model"], use_case=summary["use_case"],
+            params=summary["params"], response_id=summary.get("response_id"),
+            model_text=summary.get("model_text") or "", usage=summary.get("usage") or {},
+            session_id=summary.get("session_id"), turn=summary.get("turn"),
+        )  # fmt: skip
+
+
+def check_prompt(prompt: str) -> str:
+    prompt = prompt.strip()
+    if not prompt:
+        raise errors.InvalidInput("prompt must not be empty: describe the image to draw or the change to make.")
+    return prompt
+
+
+def _with_partials(req: TurnRequest, n: int) -> TurnRequest:
+    return replace(req, partial_images=n)
+
+
+def _save_partial(b64: str, path: Path) -> None:
+    from openai_image_mcp.imaging import make_preview
+    from openai_image_mcp.workspace import write_atomic
+
+    preview = make_preview(base64.b64decode(b64), max_side=PARTIAL_PREVIEW_SIDE, max_bytes=PARTIAL_PREVIEW_BYTES)
+    write_atomic(path, preview.data)

@@ -1,0 +1,181 @@
+"""Generation jobs: every generating tool call runs as a job in the server's task group.
+
+The tool waits for its job up to ``wait_seconds``. If the image is ready, the tool returns it; if
+not, the tool returns a job handle at once and the job carries on, so a client's 60-second limit
+never loses a paid result. ``get_generation_result`` waits on the same job later. While a caller
+waits, the job's progress (stages and partial-image previews) is forwarded to it as MCP progress
+notifications. Cancelling the waiting call cancels the job (the upstream request is closed); a job
+that was left running by a handle is cancelled with ``cancel_generation``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import anyio
+from anyio.abc import TaskGroup
+
+from openai_image_mcp import errors
+from openai_image_mcp.store.jobs import JobStore
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[float, str], Awaitable[None]]
+
+#: Finished jobs kept in memory for a fast get_generation_result; older ones are rebuilt from the DB.
+KEEP_FINISHED = 64
+
+
+class JobResult(Protocol):
+    def summary(self) -> dict[str, Any]: ...
+
+
+@dataclass(eq=False)
+class Job:
+    id: str
+    kind: str
+    session_id: str | None
+    created_at: float = field(default_factory=time.time)
+    status: str = "running"
+    progress: float = 0.0
+    message: str = "queued"
+    result: Any = None
+    error: errors.ImageServerError | None = None
+    done: anyio.Event = field(default_factory=anyio.Event)
+    scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
+    listeners: list[Listener] = field(default_factory=list)
+    shutdown: bool = False
+
+    @property
+    def interrupted(self) -> bool:
+        """Cancelled from outside (the server shutting down), not by a caller's cancel."""
+        return self.shutdown or not self.scope.cancel_called
+
+    async def report(self, progress: float, message: str) -> None:
+        """Record a stage and tell every waiting caller; progress only ever increases."""
+        self.progress, self.message = max(self.progress, progress), message
+        for listener in list(self.listeners):
+            try:
+                await listener(self.progress, message)
+            except Exception:  # a caller that went away must not break the job
+                log.debug("dropping a progress listener that failed", exc_info=True)
+                self.listeners.remove(listener)
+
+
+class JobManager:
+    def __init__(self, store: JobStore) -> None:
+        self._store = store
+        self._tg: TaskGroup | None = None
+        self._running: dict[str, Job] = {}
+        self._finished: OrderedDict[str, Job] = OrderedDict()
+        self._stopping = False
+
+    def bind(self, tg: TaskGroup) -> None:
+        self._tg = tg
+
+    async def stop(self) -> None:
+        """Server shutdown: running jobs are cancelled and recorded as interrupted."""
+        self._stopping = True
+        for job in list(self._running.values()):
+            job.shutdown = True
+            job.scope.cancel()
+        with anyio.move_on_after(5):
+            for job in list(self._running.values()):
+                await job.done.wait()
+
+    async def submit(
+        self, kind: str, runner: Callable[[Job], Awaitable[JobResult]], *, session_id: str | None = None
+    ) -> Job:
+        if self._tg is None or self._stopping:
+            raise errors.ImageServerError("The server is not running or is shutting down; retry in a moment.")
+        job = Job(id=uuid.uuid4().hex, kind=kind, session_id=session_id)
+        await self._store.create(job.id, kind, session_id, now=job.created_at)
+        self._running[job.id] = job
+        self._tg.start_soon(self._run, job, runner, name=f"job {kind} {job.id}")
+        return job
+
+    async def _run(self, job: Job, runner: Callable[[Job], Awaitable[JobResult]]) -> None:
+        status, error_type, error, summary = "failed", None, None, None
+        try:
+            with job.scope:
+                job.result = await runner(job)
+                status, summary = "succeeded", job.result.summary()
+        except errors.ImageServerError as exc:
+            job.error, error_type, error = exc, exc.error_type, exc.message
+        except Exception as exc:
+            log.exception("generation job %s crashed", job.id)
+            job.error = errors.ImageServerError(f"Internal error in {job.kind}; the server log has the details.")
+            error_type, error = "internal_error", repr(exc)
+        finally:
+            if job.result is None and job.error is None:  # cancelled: by a caller, or by shutdown
+                interrupted = job.interrupted
+                status = "interrupted" if interrupted else "cancelled"
+                job.error = errors.GenerationCancelled(
+                    "The server stopped before this generation finished."
+                    if interrupted
+                    else "The generation was cancelled; nothing was saved.",
+                    error_type=status,
+                )
+                error_type, error = job.error.error_type, job.error.message
+            job.status = status
+            with anyio.CancelScope(shield=True):
+                try:
+                    await self._store.finish(
+                        job.id,
+                        status,
+                        now=time.time(),
+                        message=job.message,
+                        error_type=error_type,
+                        error=error,
+                        result=summary,
+                    )
+                except errors.ImageServerError:
+                    log.exception("could not record the end of job %s", job.id)
+            self._running.pop(job.id, None)
+            self._finished[job.id] = job
+            while len(self._finished) > KEEP_FINISHED:
+                self._finished.popitem(last=False)
+            job.done.set()
+
+    def find(self, job_id: str) -> Job | None:
+        return self._running.get(job_id) or self._finished.get(job_id)
+
+    def forget(self, job: Job) -> None:
+        """The result reached its caller: drop the in-memory copy (the DB keeps the summary)."""
+        if job.done.is_set():
+            self._finished.pop(job.id, None)
+
+    async def wait(self, job: Job, seconds: float, listener: Listener | None) -> bool:
+        """Wait up to ``seconds``; True when the job is done. If the waiting call itself is
+        cancelled (the client gave up), the job is cancelled too."""
+        if listener is not None:
+            job.listeners.append(listener)
+            await listener(job.progress, job.message)
+        try:
+            with anyio.move_on_after(seconds):
+                await job.done.wait()
+        except anyio.get_cancelled_exc_class():
+            job.scope.cancel()
+            with anyio.CancelScope(shield=True), anyio.move_on_after(2):
+                await job.done.wait()
+            raise
+        finally:
+            if listener is not None and listener in job.listeners:
+                job.listeners.remove(listener)
+        return job.done.is_set()
+
+    def cancel(self, job_id: str) -> bool:
+        job = self._running.get(job_id)
+        if job is None:
+            return False
+        job.scope.cancel()
+        return True
+
+    async def record(self, job_id: str) -> Any:
+        return await self._store.get(job_id)

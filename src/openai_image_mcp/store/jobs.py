@@ -1,0 +1,93 @@
+"""Generation jobs: one row per generating tool call, so a handle outlives the call and the process.
+
+A job is ``running`` until it ends ``succeeded`` (with a JSON summary of its result), ``failed``,
+``cancelled`` or, when the process stopped under it, ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from openai_image_mcp.store.db import Database
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    id: str
+    kind: str
+    status: str
+    session_id: str | None
+    created_at: float
+    finished_at: float | None
+    message: str
+    error_type: str | None
+    error: str | None
+    result: dict[str, Any] | None
+
+
+def _row(row: sqlite3.Row) -> JobRecord:
+    return JobRecord(
+        id=row["id"],
+        kind=row["kind"],
+        status=row["status"],
+        session_id=row["session_id"],
+        created_at=row["created_at"],
+        finished_at=row["finished_at"],
+        message=row["message"],
+        error_type=row["error_type"],
+        error=row["error"],
+        result=json.loads(row["result_json"]) if row["result_json"] else None,
+    )
+
+
+class JobStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(self, job_id: str, kind: str, session_id: str | None, *, now: float) -> None:
+        await self._db.run(
+            lambda c: c.execute(
+                "INSERT INTO jobs (id, kind, status, session_id, created_at) VALUES (?, ?, 'running', ?, ?)",
+                (job_id, kind, session_id, now),
+            )
+        )
+
+    async def finish(
+        self,
+        job_id: str,
+        status: str,
+        *,
+        now: float,
+        message: str = "",
+        error_type: str | None = None,
+        error: str | None = None,
+        result: dict[str, Any] | None = None,
+    ) -> None:
+        await self._db.run(
+            lambda c: c.execute(
+                "UPDATE jobs SET status = ?, finished_at = ?, message = ?, error_type = ?, error = ?, result_json = ?"
+                " WHERE id = ?",
+                (status, now, message, error_type, error, json.dumps(result) if result else None, job_id),
+            )
+        )
+
+    async def get(self, job_id: str) -> JobRecord | None:
+        def op(conn: sqlite3.Connection) -> JobRecord | None:
+            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            return _row(row) if row else None
+
+        return await self._db.run(op)
+
+    async def mark_interrupted(self, *, now: float) -> int:
+        def op(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
+                "UPDATE jobs SET status = 'interrupted', finished_at = ?, error_type = 'interrupted',"
+                " error = 'The server stopped before this generation finished.' WHERE status = 'running'",
+                (now,),
+            )
+            return cur.rowcount
+
+        return await self._db.run(op)
