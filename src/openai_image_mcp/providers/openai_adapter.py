@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -20,7 +21,6 @@ from openai import AsyncOpenAI
 
 from openai_image_mcp import errors
 from openai_image_mcp.models import (
-    MIME_TYPES,
     ImageOptions,
     ImagesRequest,
     ProviderEvent,
@@ -87,13 +87,6 @@ def build_turn_input(request: TurnRequest) -> list[dict[str, Any]]:
     return items
 
 
-def _usage_dict(obj: Any) -> dict[str, Any]:
-    if obj is None:
-        return {}
-    dumped = obj.model_dump(exclude_none=True) if hasattr(obj, "model_dump") else dict(obj)
-    return dumped if isinstance(dumped, dict) else {}
-
-
 class OpenAIProvider:
     """:class:`~openai_image_mcp.providers.base.ImageProvider` on the OpenAI API."""
 
@@ -127,37 +120,31 @@ class OpenAIProvider:
     async def aclose(self) -> None:
         await self._client.close()
 
-    async def _stream(self, fn: Any, events: EventSink | None, **kwargs: Any) -> tuple[list[Any], str | None]:
-        """Open a streamed call, forward its progress to ``events`` and return the events that carry a
-        result, with OpenAI's request id. The whole call, retries included, is bounded by the timeout;
-        on cancellation the HTTP stream is closed at once, which stops the work upstream."""
-        finals: list[Any] = []
+    async def _stream(
+        self, fn: Any, events: EventSink | None, **kwargs: Any
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Run a streamed call: forward progress to ``events`` and return the events that carry a result
+        (as plain dicts), with OpenAI's request id.
+
+        The SDK builds and sends the request (auth, retries with Retry-After, status errors); the event
+        stream is read as text lines and parsed with ``json``, because the SDK's own SSE decoder scans a
+        multi-megabyte image line with a regex and costs tens of milliseconds of event-loop time per
+        image. The whole call, retries included, is bounded by the timeout; on cancellation the HTTP
+        stream is closed at once, which stops the work upstream.
+        """
+        finals: list[dict[str, Any]] = []
         request_id: str | None = None
         try:
             with anyio.fail_after(self._timeout):
-                stream = await fn(stream=True, **kwargs)
-                request_id = stream.response.headers.get("x-request-id")
+                manager = fn(stream=True, **kwargs)
+                raw = await manager.__aenter__()
                 try:
-                    async for event in stream:
-                        kind = event.type
-                        if kind in _PARTIAL_EVENTS:
-                            if events is not None:
-                                b64 = str(getattr(event, "partial_image_b64", None) or getattr(event, "b64_json", ""))
-                                await events(ProviderEvent("partial", event.partial_image_index, b64))
-                        elif kind in _GENERATING_EVENTS:
-                            if events is not None:
-                                await events(ProviderEvent("generating"))
-                        elif kind in _FINAL_EVENTS:
-                            finals.append(event)
-                        elif kind == "error":
-                            raise errors.ProviderError(
-                                f"OpenAI reported an error mid-stream ({getattr(event, 'code', None)}): "
-                                f"{getattr(event, 'message', '')}",
-                                request_id=request_id,
-                            )
+                    request_id = raw.headers.get("x-request-id")
+                    async for event in _sse_events(raw.http_response.aiter_lines()):
+                        await self._dispatch(event, events, finals, request_id)
                 finally:
                     with anyio.CancelScope(shield=True), anyio.move_on_after(2):
-                        await stream.close()
+                        await manager.__aexit__(None, None, None)
         except TimeoutError as exc:
             raise errors.ProviderTimeout(
                 f"OpenAI did not finish within {self._timeout:g} s (OPENAI_IMAGE_MCP_REQUEST_TIMEOUT).",
@@ -165,7 +152,29 @@ class OpenAIProvider:
             ) from exc
         except openai.OpenAIError as exc:
             raise map_exception(exc) from exc
+        except httpx2.HTTPError as exc:  # the stream broke after the status line
+            raise errors.ProviderUnavailable(
+                f"The connection to OpenAI broke mid-stream: {exc}", request_id=request_id
+            ) from exc
         return finals, request_id
+
+    @staticmethod
+    async def _dispatch(
+        event: dict[str, Any], events: EventSink | None, finals: list[dict[str, Any]], request_id: str | None
+    ) -> None:
+        kind = event.get("type", "")
+        if kind in _PARTIAL_EVENTS:
+            if events is not None:
+                b64 = str(event.get("partial_image_b64") or event.get("b64_json") or "")
+                await events(ProviderEvent("partial", int(event.get("partial_image_index", 0)), b64))
+        elif kind in _GENERATING_EVENTS:
+            if events is not None:
+                await events(ProviderEvent("generating"))
+        elif kind in _FINAL_EVENTS:
+            finals.append(event)
+        elif kind == "error" or ("error" in event and kind not in _FINAL_EVENTS):
+            nested = event.get("error")
+            raise response_error(nested if isinstance(nested, dict) else event, request_id)
 
     async def respond(self, request: TurnRequest, events: EventSink | None = None) -> ProviderResult:
         tool = image_tool(request.image_model, request.options)
@@ -180,62 +189,19 @@ class OpenAIProvider:
         }
         if request.previous_response_id:
             kwargs["previous_response_id"] = request.previous_response_id
-        finals, request_id = await self._stream(self._client.responses.create, events, **kwargs)
+        finals, request_id = await self._stream(self._client.responses.with_streaming_response.create, events, **kwargs)
         if not finals:
             raise errors.ProviderUnavailable("OpenAI's stream ended before the response was complete.")
         # base64-decoding megabytes of image data is CPU work: keep it off the event loop
-        return await anyio.to_thread.run_sync(self._parse_response, finals[-1].response, request.options, request_id)
-
-    def _parse_response(self, response: Any, options: ImageOptions, request_id: str | None) -> ProviderResult:
-        if getattr(response, "error", None) is not None and response.status == "failed":
-            raise response_error(response.error, request_id)
-        images: list[ProviderImage] = []
-        texts: list[str] = []
-        failure: errors.ProviderError | None = None
-        for item in response.output:
-            if item.type == "image_generation_call":
-                if item.status == "failed" or getattr(item, "error", None) is not None:
-                    failure = failed_call_error(getattr(item, "error", None), request_id)
-                elif item.result:
-                    fmt = item.output_format or options.output_format
-                    images.append(
-                        ProviderImage(
-                            data=base64.b64decode(item.result),
-                            output_format=fmt,
-                            revised_prompt=getattr(item, "revised_prompt", None),
-                            size=item.size,
-                            quality=item.quality,
-                            background=item.background,
-                            call_id=item.id,
-                        )
-                    )
-            elif item.type == "message":
-                for part in item.content:
-                    if getattr(part, "type", None) == "output_text":
-                        texts.append(part.text)
-        model_text = "\n".join(t for t in texts if t).strip()
-        if not images:
-            if failure is not None:
-                raise failure
-            raise errors.NoImageReturned(
-                "OpenAI answered without an image" + (f": {model_text}" if model_text else "."),
-                model_text=model_text,
-                request_id=request_id,
-            )
-        usage: dict[str, Any] = {"mainline": _usage_dict(response.usage)}
-        tool_usage = getattr(response, "tool_usage", None)
-        if tool_usage is not None and getattr(tool_usage, "image_gen", None) is not None:
-            usage["image_generation"] = _usage_dict(tool_usage.image_gen)
-        return ProviderResult(
-            images=tuple(images), response_id=response.id, model_text=model_text, usage=usage, request_id=request_id
-        )
+        response = finals[-1].get("response") or {}
+        return await anyio.to_thread.run_sync(parse_response, response, request.options, request_id)
 
     async def generate(self, request: ImagesRequest, events: EventSink | None = None) -> ProviderResult:
         opts = request.options.as_dict()
         if request.options.output_format == "png":
             opts.pop("output_compression", None)
         finals, request_id = await self._stream(
-            self._client.images.generate,
+            self._client.images.with_streaming_response.generate,
             events,
             model=request.model,
             prompt=request.prompt,
@@ -243,26 +209,83 @@ class OpenAIProvider:
             partial_images=request.partial_images,
             **opts,
         )
-        return await anyio.to_thread.run_sync(self._parse_images, finals, request.options, request_id)
+        return await anyio.to_thread.run_sync(parse_image_events, finals, request.options, request_id)
 
-    def _parse_images(self, finals: list[Any], options: ImageOptions, request_id: str | None) -> ProviderResult:
-        images = tuple(
-            ProviderImage(
-                data=base64.b64decode(event.b64_json),
-                output_format=event.output_format or options.output_format,
-                size=event.size,
-                quality=event.quality,
-                background=event.background,
-            )
-            for event in finals
-            if event.b64_json
+
+async def _sse_events(lines: AsyncIterator[str]) -> AsyncIterator[dict[str, Any]]:
+    """Server-sent events from text lines: ``data:`` lines joined, dispatched on a blank line."""
+    data: list[str] = []
+    async for line in lines:
+        if line.startswith("data:"):
+            data.append(line[6:] if line.startswith("data: ") else line[5:])
+        elif not line and data:
+            payload = "\n".join(data)
+            data = []
+            if payload.startswith("[DONE]"):
+                return
+            yield json.loads(payload)
+    if data and not data[0].startswith("[DONE]"):
+        yield json.loads("\n".join(data))
+
+
+def parse_response(response: dict[str, Any], options: ImageOptions, request_id: str | None) -> ProviderResult:
+    """Images, text and usage from a final Responses API ``response`` object."""
+    if response.get("status") == "failed" and response.get("error"):
+        raise response_error(response["error"], request_id)
+    images: list[ProviderImage] = []
+    texts: list[str] = []
+    failure: errors.ProviderError | None = None
+    for item in response.get("output") or []:
+        if item.get("type") == "image_generation_call":
+            if item.get("status") == "failed" or item.get("error"):
+                failure = failed_call_error(item.get("error"), request_id)
+            elif item.get("result"):
+                images.append(
+                    ProviderImage(
+                        data=base64.b64decode(item["result"]),
+                        output_format=item.get("output_format") or options.output_format,
+                        revised_prompt=item.get("revised_prompt"),
+                        size=item.get("size"),
+                        quality=item.get("quality"),
+                        background=item.get("background"),
+                        call_id=item.get("id"),
+                    )
+                )
+        elif item.get("type") == "message":
+            texts.extend(p.get("text", "") for p in item.get("content") or [] if p.get("type") == "output_text")
+    model_text = "\n".join(t for t in texts if t).strip()
+    if not images:
+        if failure is not None:
+            raise failure
+        raise errors.NoImageReturned(
+            "OpenAI answered without an image" + (f": {model_text}" if model_text else "."),
+            model_text=model_text,
+            request_id=request_id,
         )
-        if not images:
-            raise errors.NoImageReturned("OpenAI's Images API returned no image.", request_id=request_id)
-        return ProviderResult(
-            images=images, usage={"image_generation": _usage_dict(finals[-1].usage)}, request_id=request_id
+    usage: dict[str, Any] = {"mainline": response.get("usage") or {}}
+    image_gen = (response.get("tool_usage") or {}).get("image_gen")
+    if image_gen:
+        usage["image_generation"] = image_gen
+    return ProviderResult(
+        images=tuple(images), response_id=response.get("id"), model_text=model_text, usage=usage, request_id=request_id
+    )
+
+
+def parse_image_events(finals: list[dict[str, Any]], options: ImageOptions, request_id: str | None) -> ProviderResult:
+    """Images and usage from the Images API's ``*.completed`` stream events."""
+    images = tuple(
+        ProviderImage(
+            data=base64.b64decode(event["b64_json"]),
+            output_format=event.get("output_format") or options.output_format,
+            size=event.get("size"),
+            quality=event.get("quality"),
+            background=event.get("background"),
         )
-
-
-def mime_for(fmt: str) -> str:
-    return MIME_TYPES.get(fmt, "image/png")
+        for event in finals
+        if event.get("b64_json")
+    )
+    if not images:
+        raise errors.NoImageReturned("OpenAI's Images API returned no image.", request_id=request_id)
+    return ProviderResult(
+        images=images, usage={"image_generation": finals[-1].get("usage") or {}}, request_id=request_id
+    )

@@ -63,19 +63,19 @@ def map_exception(exc: BaseException) -> errors.ProviderError:
     return errors.ProviderBadRequest(f"OpenAI rejected the request ({status}){param}: {message}", request_id=rid)
 
 
-def failed_call_error(error: Any, request_id: str | None) -> errors.ProviderError:
+def failed_call_error(error: dict[str, Any] | None, request_id: str | None) -> errors.ProviderError:
     """An ``image_generation_call`` with status ``failed`` inside a 200 response."""
-    data: dict[str, Any] = error.model_dump() if hasattr(error, "model_dump") else dict(error or {})
+    data = error or {}
     message = str(data.get("message") or "the image generation call failed")
     if data.get("code") in MODERATION_CODES:
         return content_rejected(message, data.get("moderation_details"), request_id)
     return errors.ProviderError(f"OpenAI's image generation failed: {message}", request_id=request_id)
 
 
-def response_error(error: Any, request_id: str | None) -> errors.ProviderError:
-    """A whole Response with status ``failed`` and an ``error`` object."""
-    code = getattr(error, "code", None)
-    message = str(getattr(error, "message", "") or "the response failed")
+def response_error(error: dict[str, Any], request_id: str | None) -> errors.ProviderError:
+    """A whole Response with status ``failed``, or an ``error`` stream event."""
+    code = error.get("code")
+    message = str(error.get("message") or "the response failed")
     if code in MODERATION_CODES:
         return content_rejected(message, None, request_id)
     if code == "rate_limit_exceeded":
