@@ -57,14 +57,19 @@ async def main() -> None:
             ("Responses path (default model)", {"size": "1024x1024"}),
             ("Images API path (gpt-image-2)", {"size": "1024x1024", "model": "gpt-image-2"}),
         ):
-            async with stdio_server(fake) as client:
-                report(f"stdio, {label}", await measure(client, fake, args))
+            for partials in ("0", "2"):
+                async with stdio_server(fake, OPENAI_IMAGE_MCP_PARTIAL_IMAGES=partials) as client:
+                    report(f"stdio, {partials} partial images, {label}", await measure(client, fake, args))
             with tempfile.TemporaryDirectory() as tmp:
                 settings = Settings(
-                    workspace=Path(tmp), openai_api_key="sk-bench-123456", openai_base_url=fake.base_url, max_retries=0
+                    workspace=Path(tmp),
+                    openai_api_key="sk-bench-123456",
+                    openai_base_url=fake.base_url,
+                    max_retries=0,
+                    partial_images=0,
                 )
                 async with Client(create_server(settings)) as client:
-                    report(f"in-memory, {label}", await measure(client, fake, args))
+                    report(f"in-memory, 0 partial images, {label}", await measure(client, fake, args))
 
 
 if __name__ == "__main__":

@@ -39,6 +39,8 @@ _PARTIAL_EVENTS = frozenset(
 _GENERATING_EVENTS = frozenset(
     {"response.image_generation_call.generating", "response.image_generation_call.in_progress"}
 )
+#: Events whose payload repeats what the final event carries (the whole image, again).
+_SKIPPED_EVENTS = frozenset({"response.output_item.done", "response.image_generation_call.completed"})
 _FINAL_EVENTS = frozenset(
     {
         "response.completed",
@@ -213,18 +215,27 @@ class OpenAIProvider:
 
 
 async def _sse_events(lines: AsyncIterator[str]) -> AsyncIterator[dict[str, Any]]:
-    """Server-sent events from text lines: ``data:`` lines joined, dispatched on a blank line."""
+    """Server-sent events from text lines: ``data:`` lines joined, dispatched on a blank line.
+
+    Events we never read (``_SKIPPED_EVENTS``: they repeat the final image) are recognised by their
+    ``event:`` line and not JSON-decoded, which saves parsing megabytes of base64 twice.
+    """
     data: list[str] = []
+    name = ""
     async for line in lines:
         if line.startswith("data:"):
             data.append(line[6:] if line.startswith("data: ") else line[5:])
-        elif not line and data:
+        elif line.startswith("event:"):
+            name = line[6:].strip()
+        elif not line and (data or name):
             payload = "\n".join(data)
-            data = []
+            skipped = name in _SKIPPED_EVENTS
+            data, name = [], ""
             if payload.startswith("[DONE]"):
                 return
-            yield json.loads(payload)
-    if data and not data[0].startswith("[DONE]"):
+            if payload and not skipped:
+                yield json.loads(payload)
+    if data and not data[0].startswith("[DONE]") and name not in _SKIPPED_EVENTS:
         yield json.loads("\n".join(data))
 
 
