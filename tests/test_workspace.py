@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from openai_image_mcp.models import SessionRecord
 from openai_image_mcp.workspace import Workspace, metadata_path, slugify, write_atomic
 
 
@@ -30,8 +31,13 @@ def test_layout_follows_the_original_design(tmp_path: Path) -> None:
         "style_series",
         "ui_assets",
     ]
-    path = ws.session_image_path("abc", 1, "png")
+    session = SessionRecord(
+        id="abc", name=None, description="d", model="m", image_model="i", status="active", created_at=0,
+        last_activity=0, closed_at=None, last_response_id=None, folder=str(ws.session_dir("abc")), use_case="general",
+    )  # fmt: skip
+    path = ws.session_image_path(session, 1, "png")
     assert path == ws.root / "sessions" / "abc" / "images" / "image_001.png"
+    assert ws.style_series_dir("Autumn Leaves") == ws.root / "style_series" / "autumn-leaves"
     assert metadata_path(path).name == "image_001_metadata.json"
     assert (
         ws.use_case_path("product", "Blue mug", "png", subfolder="Blue Mug").parent == ws.root / "products" / "blue-mug"

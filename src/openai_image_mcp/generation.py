@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import anyio
 
 from openai_image_mcp import errors
+from openai_image_mcp.attachments import Attachments
 from openai_image_mcp.conversation import build_turn
 from openai_image_mcp.models import (
     ImageOptions,
@@ -112,8 +113,17 @@ class Generator:
 
     # -- flows -----------------------------------------------------------------------------
     async def in_session(
-        self, session_id: str, prompt: str, options: ImageOptions, progress: Progress, *, use_case: str = "general"
+        self,
+        session_id: str,
+        prompt: str,
+        options: ImageOptions,
+        progress: Progress,
+        *,
+        use_case: str = "general",
+        attach: Callable[[SessionRecord], Awaitable[Attachments]] | None = None,
     ) -> Generation:
+        """A turn of a session. ``attach`` prepares the images it shows OpenAI (edits, references, masks);
+        a promoted session's seed image is attached to its first turn."""
         svc = self.s
         prompt = check_prompt(prompt)
         session = await svc.active_session(session_id)
@@ -127,20 +137,28 @@ class Generator:
             params = {"prompt_source": "session", **options.as_dict()}
             turn = await svc.sessions.begin_turn(session_id, prompt, params, session.last_response_id, now=time.time())
             try:
+                if attach is not None:
+                    attachments = await attach(session)
+                elif session.pending_image_id:
+                    attachments = await svc.attacher.for_turn(session)
+                else:
+                    attachments = Attachments()
                 sink = self._events(progress)
-                request = await self._turn_request(session, prompt, options)
+                request = _attached(await self._turn_request(session, prompt, options), attachments)
                 result = await self._call(lambda: provider.respond(request, sink))
                 if result is None:  # the chain was lost upstream: replay this turn locally
                     request = await self._turn_request(session, prompt, options, force_replay=True)
+                    request = _attached(request, attachments)
                     result = await self._call(lambda: provider.respond(request, sink))
                 assert result is not None
                 paths = [
-                    svc.workspace.session_image_path(session_id, session.image_count + i + 1, "png")
+                    svc.workspace.session_image_path(session, session.image_count + i + 1, "png")
                     for i in range(len(result.images))
                 ]
                 generation = await self.persist(
                     result, progress, prompt=prompt, options=options, model=session.model,
                     image_model=session.image_model, use_case=use_case, paths=paths, session=session, turn=turn,
+                    lineage=attachments.lineage,
                 )  # fmt: skip
             except errors.ImageServerError as exc:
                 with anyio.CancelScope(shield=True):
@@ -281,6 +299,7 @@ class Generator:
         paths: Sequence[Path],
         session: SessionRecord | None = None,
         turn: TurnRecord | None = None,
+        lineage: dict[str, Any] | None = None,
     ) -> Generation:
         svc = self.s
         await progress.report(90, "saving the image")
@@ -298,6 +317,7 @@ class Generator:
             request_id=result.request_id,
             model_text=result.model_text,
             usage=result.usage,
+            extra={"lineage": lineage} if lineage else {},
         )
         budget = self.preview_bytes([i.revised_prompt for i in result.images], result.model_text, result.usage)
         side = svc.settings.preview_max_side
@@ -355,6 +375,10 @@ def check_prompt(prompt: str) -> str:
     if not prompt:
         raise errors.InvalidInput("prompt must not be empty: describe the image to draw or the change to make.")
     return prompt
+
+
+def _attached(req: TurnRequest, att: Attachments) -> TurnRequest:
+    return replace(req, input_images=att.images, mask=att.mask, input_fidelity=att.input_fidelity)
 
 
 def _with_partials(req: TurnRequest, n: int) -> TurnRequest:

@@ -80,6 +80,44 @@ class InputMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageRef:
+    """An image OpenAI should look at: an uploaded file id (preferred: the bytes travel once) or a data URL."""
+
+    file_id: str | None = None
+    data_url: str | None = None
+
+    def as_input_part(self) -> dict[str, str]:
+        if self.file_id:
+            return {"type": "input_image", "file_id": self.file_id, "detail": "auto"}
+        return {"type": "input_image", "image_url": self.data_url or "", "detail": "auto"}
+
+    def as_mask(self) -> dict[str, str]:
+        return {"file_id": self.file_id} if self.file_id else {"image_url": self.data_url or ""}
+
+
+@dataclass(frozen=True, slots=True)
+class InputFile:
+    """An input image's bytes, for the Images API's multipart edit."""
+
+    data: bytes
+    filename: str
+    mime_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class EditRequest:
+    """An Images API edit: up to 16 images (the first is the one edited) and an optional mask."""
+
+    model: str
+    prompt: str
+    images: tuple[InputFile, ...]
+    options: ImageOptions
+    mask: bytes | None = None
+    input_fidelity: str | None = None
+    partial_images: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class TurnRequest:
     """A Responses API turn: only what is new, plus the chain pointer or the local replay."""
 
@@ -93,6 +131,10 @@ class TurnRequest:
     replay: tuple[InputMessage, ...] = ()
     replay_image: tuple[bytes, str] | None = None  # (bytes, mime type) of the latest image when replaying
     partial_images: int = 0
+    input_images: tuple[ImageRef, ...] = ()  # attached to the new message (edits, references, seeds)
+    mask: ImageRef | None = None  # applies to the first attached image
+    input_fidelity: str | None = None
+    tool_choice: str = "image_generation"  # or "auto" when the model should also write (analysis)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +164,8 @@ class SessionRecord:
     use_case: str
     turn_count: int = 0
     image_count: int = 0
+    pending_image_id: str | None = None  # an image to attach on the next turn (promoted sessions)
+    style_series: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,8 +44,10 @@ def create_server(
         try:
             async with anyio.create_task_group() as tg:  # generations run here, beyond their tool call
                 service.jobs.bind(tg)
+                tg.start_soon(service.housekeeping)
                 yield service
                 await service.jobs.stop()
+                tg.cancel_scope.cancel()
         finally:
             await service.stop()
 

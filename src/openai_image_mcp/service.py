@@ -14,23 +14,23 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from pathlib import Path
 
 import anyio
 
 from openai_image_mcp import errors
+from openai_image_mcp.attachments import Attacher
 from openai_image_mcp.config import Settings
 from openai_image_mcp.generation import Generator
 from openai_image_mcp.jobs import JobManager
-from openai_image_mcp.models import (
-    SessionRecord,
-    TurnRecord,
-)
+from openai_image_mcp.models import ImageRecord, SessionRecord, TurnRecord
 from openai_image_mcp.options import is_images_api_model
 from openai_image_mcp.providers import openai_provider
 from openai_image_mcp.providers.base import ImageProvider
 from openai_image_mcp.stats import ServerStats
 from openai_image_mcp.store import Database, ImageStore, SessionStore
 from openai_image_mcp.store.jobs import JobStore
+from openai_image_mcp.store.uploads import UploadStore
 from openai_image_mcp.workspace import Workspace, write_conversation_log
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,8 @@ class ImageService:
         self.cpu = anyio.CapacityLimiter(max(2, os.cpu_count() or 2))
         self.jobs_store = JobStore(self.db)
         self.jobs = JobManager(self.jobs_store)
+        self.uploads = UploadStore(self.db)
+        self.attacher = Attacher(self)
         self.generator = Generator(self)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -93,7 +95,18 @@ class ImageService:
         return self._provider
 
     # -- sessions --------------------------------------------------------------------------
-    async def create_session(self, description: str, model: str | None, name: str | None) -> SessionRecord:
+    async def create_session(
+        self,
+        description: str,
+        model: str | None,
+        name: str | None,
+        *,
+        style_series: str | None = None,
+        seed: ImageRecord | None = None,
+        last_response_id: str | None = None,
+    ) -> SessionRecord:
+        """A new session; ``seed`` (promotion) is an image already filed as the session's image_001 that
+        its first turn refines (by chaining on ``last_response_id`` when OpenAI still holds it)."""
         if not description.strip():
             raise errors.InvalidInput("description must not be empty: say what the session is for.")
         model = model or self.settings.mainline_model
@@ -114,9 +127,11 @@ class ImageService:
             created_at=now,
             last_activity=now,
             closed_at=None,
-            last_response_id=None,
-            folder=str(self.workspace.session_dir(session_id)),
-            use_case="general",
+            last_response_id=last_response_id,
+            folder=str(await self._session_folder(session_id, style_series)),
+            use_case="style_series" if style_series else "general",
+            pending_image_id=seed.id if seed is not None and last_response_id is None else None,
+            style_series=style_series.strip() if style_series else None,
         )
         open_ones = await self.sessions.create(
             rec, max_active=self.settings.max_sessions, now=now, idle_timeout=self.settings.session_timeout
@@ -130,6 +145,18 @@ class ImageService:
             )
         await anyio.to_thread.run_sync(write_conversation_log, self.workspace, rec, [])
         return rec
+
+    async def _session_folder(self, session_id: str, style_series: str | None) -> Path:
+        """``sessions/<id>/``, or ``style_series/<name>/`` (with -2, -3... when that name is taken)."""
+        if not style_series or not style_series.strip():
+            return self.workspace.session_dir(session_id)
+        base = self.workspace.style_series_dir(style_series)
+        taken = {s.folder for s in await self.sessions.list_sessions(now=time.time(), idle_timeout=1e12, status=None)}
+        folder, n = base, 1
+        while str(folder) in taken or (folder / "images").exists():
+            n += 1
+            folder = base.with_name(f"{base.name}-{n}")
+        return folder
 
     async def get_session(self, session_id: str) -> SessionRecord:
         rec = await self.sessions.get(session_id, now=time.time(), idle_timeout=self.settings.session_timeout)
@@ -162,7 +189,25 @@ class ImageService:
             await self.sessions.close(session_id, now=time.time())
             self._locks.pop(session_id, None)
             rec = await self.get_session(session_id)
+            await self.cleanup_uploads()
         return rec
+
+    async def cleanup_uploads(self) -> None:
+        """Delete the OpenAI files of closed and expired sessions (best effort: retried later)."""
+        try:
+            await self.attacher.delete_stale_uploads()
+        except errors.ImageServerError as exc:
+            log.warning("could not clean up uploaded files: %s", exc)
+
+    async def housekeeping(self, every: float = 60.0) -> None:
+        """Runs for the server's life: expires idle sessions and deletes their uploads."""
+        while True:
+            await anyio.sleep(every)
+            try:
+                await self.sessions.expire_idle(now=time.time(), idle_timeout=self.settings.session_timeout)
+                await self.cleanup_uploads()
+            except errors.ImageServerError as exc:
+                log.warning("housekeeping failed: %s", exc)
 
     async def refresh_log(self, session_id: str) -> None:
         try:

@@ -79,11 +79,14 @@ class Workspace:
     def session_dir(self, session_id: str) -> Path:
         return self.root / "sessions" / session_id
 
-    def conversation_log(self, session_id: str) -> Path:
-        return self.session_dir(session_id) / "conversation_log.json"
+    def style_series_dir(self, name: str) -> Path:
+        return self.root / "style_series" / slugify(name)
 
-    def session_image_path(self, session_id: str, index: int, ext: str) -> Path:
-        return self.session_dir(session_id) / "images" / f"image_{index:03d}.{ext}"
+    def conversation_log(self, session: SessionRecord) -> Path:
+        return Path(session.folder) / "conversation_log.json"
+
+    def session_image_path(self, session: SessionRecord, index: int, ext: str) -> Path:
+        return Path(session.folder) / "images" / f"image_{index:03d}.{ext}"
 
     def use_case_path(self, use_case: str, prompt: str, ext: str, *, subfolder: str | None = None) -> Path:
         """A new, unique file name for a non-session image in its use case's folder."""
@@ -120,7 +123,7 @@ class Workspace:
 def write_conversation_log(workspace: Workspace, session: SessionRecord, turns: Sequence[TurnRecord]) -> None:
     """Rewrite ``conversation_log.json``: the session and every turn, as the original layout keeps it."""
     write_json_atomic(
-        workspace.conversation_log(session.id),
+        workspace.conversation_log(session),
         {
             "session_id": session.id,
             "session_name": session.name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from openai_image_mcp.models import ImagesRequest, ProviderEvent, ProviderResult, TurnRequest
+from openai_image_mcp.models import EditRequest, ImagesRequest, ProviderEvent, ProviderResult, TurnRequest
 
 #: Receives streaming events; awaited in order, so it should be quick (hand heavy work to a thread).
 EventSink = Callable[[ProviderEvent], Awaitable[None]]
@@ -20,6 +20,18 @@ class ImageProvider(Protocol):
 
     async def generate(self, request: ImagesRequest, events: EventSink | None = None) -> ProviderResult:
         """A one-shot generation (Images API), streamed to ``events``."""
+        ...
+
+    async def edit(self, request: EditRequest, events: EventSink | None = None) -> ProviderResult:
+        """An Images API edit (multipart: image or image[], mask), streamed to ``events``."""
+        ...
+
+    async def upload_file(self, data: bytes, filename: str, mime_type: str) -> str:
+        """Upload an input image once (Files API, purpose vision); returns the file id."""
+        ...
+
+    async def delete_file(self, file_id: str) -> None:
+        """Delete an uploaded file; a file that is already gone is not an error."""
         ...
 
     async def aclose(self) -> None:

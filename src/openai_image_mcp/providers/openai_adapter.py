@@ -21,6 +21,7 @@ from openai import AsyncOpenAI
 
 from openai_image_mcp import errors
 from openai_image_mcp.models import (
+    EditRequest,
     ImageOptions,
     ImagesRequest,
     ProviderEvent,
@@ -82,6 +83,7 @@ def build_turn_input(request: TurnRequest) -> list[dict[str, Any]]:
     """The ``input`` of a Responses call: the new user text, after the local replay if any."""
     items: list[dict[str, Any]] = [{"role": m.role, "content": m.text} for m in request.replay]
     content: list[dict[str, Any]] = [{"type": "input_text", "text": request.text}]
+    content.extend(ref.as_input_part() for ref in request.input_images)
     if request.replay_image is not None:
         data, mime = request.replay_image
         content.append({"type": "input_image", "image_url": _data_url(data, mime), "detail": "auto"})
@@ -181,12 +183,16 @@ class OpenAIProvider:
     async def respond(self, request: TurnRequest, events: EventSink | None = None) -> ProviderResult:
         tool = image_tool(request.image_model, request.options)
         tool["partial_images"] = request.partial_images
+        if request.mask is not None:
+            tool["input_image_mask"] = request.mask.as_mask()
+        if request.input_fidelity:
+            tool["input_fidelity"] = request.input_fidelity
         kwargs: dict[str, Any] = {
             "model": request.mainline_model,
             "input": build_turn_input(request),
             "instructions": request.instructions,
             "tools": [tool],
-            "tool_choice": {"type": "image_generation"},
+            "tool_choice": {"type": "image_generation"} if request.tool_choice == "image_generation" else "auto",
             "store": request.store,
         }
         if request.previous_response_id:
@@ -212,6 +218,51 @@ class OpenAIProvider:
             **opts,
         )
         return await anyio.to_thread.run_sync(parse_image_events, finals, request.options, request_id)
+
+    async def edit(self, request: EditRequest, events: EventSink | None = None) -> ProviderResult:
+        opts = request.options.as_dict()
+        opts.pop("moderation", None)  # the SDK's multipart edit has no moderation parameter
+        if request.options.output_format == "png":
+            opts.pop("output_compression", None)
+        files = [(f.filename, f.data, f.mime_type) for f in request.images]
+        extra: dict[str, Any] = {}
+        if request.mask is not None:
+            extra["mask"] = ("mask.png", request.mask, "image/png")
+        if request.input_fidelity:
+            extra["input_fidelity"] = request.input_fidelity
+        finals, request_id = await self._stream(
+            self._client.images.with_streaming_response.edit,
+            events,
+            image=files[0] if len(files) == 1 else files,
+            model=request.model,
+            prompt=request.prompt,
+            n=1,
+            partial_images=request.partial_images,
+            **extra,
+            **opts,
+        )
+        return await anyio.to_thread.run_sync(parse_image_events, finals, request.options, request_id)
+
+    async def upload_file(self, data: bytes, filename: str, mime_type: str) -> str:
+        try:
+            with anyio.fail_after(self._timeout):
+                created = await self._client.files.create(file=(filename, data, mime_type), purpose="vision")
+        except TimeoutError as exc:
+            raise errors.ProviderTimeout("Uploading the image to OpenAI timed out.") from exc
+        except openai.OpenAIError as exc:
+            raise map_exception(exc) from exc
+        return str(created.id)
+
+    async def delete_file(self, file_id: str) -> None:
+        try:
+            with anyio.fail_after(30):
+                await self._client.files.delete(file_id)
+        except openai.NotFoundError:
+            return
+        except TimeoutError as exc:
+            raise errors.ProviderTimeout(f"Deleting {file_id} from OpenAI timed out.") from exc
+        except openai.OpenAIError as exc:
+            raise map_exception(exc) from exc
 
 
 async def _sse_events(lines: AsyncIterator[str]) -> AsyncIterator[dict[str, Any]]:

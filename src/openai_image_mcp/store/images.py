@@ -78,6 +78,13 @@ class ImageStore:
 
         return await self._db.run(op)
 
+    async def by_path(self, path: str) -> ImageRecord | None:
+        def op(conn: sqlite3.Connection) -> ImageRecord | None:
+            row = conn.execute(f"SELECT {_COLUMNS} FROM images WHERE path = ?", (path,)).fetchone()
+            return row_to_image(row) if row else None
+
+        return await self._db.run(op)
+
     async def for_session(self, session_id: str) -> list[ImageRecord]:
         def op(conn: sqlite3.Connection) -> list[ImageRecord]:
             rows = conn.execute(

@@ -80,9 +80,24 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_status ON jobs (status);
 """
 
+M003_UPLOADS_AND_SEEDS = """
+CREATE TABLE uploads (
+    file_id    TEXT PRIMARY KEY,
+    session_id TEXT,
+    sha256     TEXT NOT NULL,
+    bytes      INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    deleted_at REAL
+);
+CREATE INDEX uploads_session ON uploads (session_id, sha256);
+ALTER TABLE sessions ADD COLUMN pending_image_id TEXT;
+ALTER TABLE sessions ADD COLUMN style_series TEXT;
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema: sessions, turns, images", M001_INITIAL),
     (2, "generation jobs", M002_JOBS),
+    (3, "uploaded files, promoted and style-series sessions", M003_UPLOADS_AND_SEEDS),
 ]
 
 

@@ -38,6 +38,8 @@ def _row_to_session(row: sqlite3.Row) -> SessionRecord:
         use_case=row["use_case"],
         turn_count=row["turn_count"],
         image_count=row["image_count"],
+        pending_image_id=row["pending_image_id"],
+        style_series=row["style_series"],
     )
 
 
@@ -93,7 +95,8 @@ class SessionStore:
                 return [_row_to_session(r) for r in rows]
             conn.execute(
                 "INSERT INTO sessions (id, name, description, model, image_model, status, created_at, last_activity,"
-                " closed_at, last_response_id, folder, use_case) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                " closed_at, last_response_id, folder, use_case, pending_image_id, style_series)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     rec.id,
                     rec.name,
@@ -107,6 +110,8 @@ class SessionStore:
                     rec.last_response_id,
                     rec.folder,
                     rec.use_case,
+                    rec.pending_image_id,
+                    rec.style_series,
                 ),
             )
             return []
@@ -195,13 +200,12 @@ class SessionStore:
                 " usage_json = ? WHERE id = ?",
                 (now, response_id, model_text, json.dumps(usage), turn.id),
             )
-            if response_id:
-                conn.execute(
-                    "UPDATE sessions SET last_response_id = ?, last_activity = ? WHERE id = ?",
-                    (response_id, now, turn.session_id),
-                )
-            else:
-                conn.execute("UPDATE sessions SET last_activity = ? WHERE id = ?", (now, turn.session_id))
+            # the chain advances, and a promoted session's seed image has now been sent
+            conn.execute(
+                "UPDATE sessions SET last_response_id = coalesce(?, last_response_id), last_activity = ?,"
+                " pending_image_id = NULL WHERE id = ?",
+                (response_id, now, turn.session_id),
+            )
 
         await self._db.run(op)
 

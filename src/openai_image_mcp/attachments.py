@@ -1,0 +1,170 @@
+"""Input images for a turn: read safely, uploaded once, attached by file id.
+
+Every tool that reads an image goes through :meth:`Attacher.load` (allowed roots, magic bytes, a
+real decode, byte and pixel caps; or an image id / resource URI of an image this server made).
+Images a session turn shows OpenAI are uploaded with the Files API once per session and content
+hash, then referenced by file id, so a 3 MB reference costs its bytes once and every later turn
+stays a few hundred bytes. A session's uploads are deleted from OpenAI when it closes or expires.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from openai_image_mcp import errors
+from openai_image_mcp.inputs import InputResolver, LoadedImage, parse_image_ref
+from openai_image_mcp.models import ImageRecord, ImageRef, SessionRecord
+
+if TYPE_CHECKING:
+    from openai_image_mcp.service import ImageService
+
+log = logging.getLogger(__name__)
+
+MAX_INPUT_IMAGES = 16
+_EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    image: LoadedImage
+    record: ImageRecord | None  # set when the image is one this server made
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.image.source, "sha256": self.image.sha256}
+        out["size"] = f"{self.image.width}x{self.image.height}"
+        if self.record is not None:
+            out["image_id"] = self.record.id
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Attachments:
+    """What a turn shows OpenAI besides its text, and the lineage recorded in the metadata."""
+
+    images: tuple[ImageRef, ...] = ()
+    mask: ImageRef | None = None
+    input_fidelity: str | None = None
+    lineage: dict[str, Any] = field(default_factory=dict)
+
+
+class Attacher:
+    def __init__(self, service: ImageService) -> None:
+        self.s = service
+        settings = service.settings
+        self.resolver = InputResolver(
+            settings.input_roots, max_bytes=settings.max_input_bytes, max_pixels=settings.max_input_pixels
+        )
+
+    async def load(self, raw: str) -> Loaded:
+        """An input image by path, ``file://`` URI, image id or resource URI."""
+        image_id = parse_image_ref(raw)
+        if image_id is not None:
+            rec = await self.s.images.get(image_id)
+            if rec is None:
+                raise errors.InputFileNotFound(f"No image with id '{image_id}' was made by this server.")
+            path = Path(rec.path)
+            loaded = await anyio.to_thread.run_sync(self.resolver.load_path, path, limiter=self.s.cpu)
+            return Loaded(loaded, rec)
+        loaded = await anyio.to_thread.run_sync(self.resolver.load, raw, limiter=self.s.cpu)
+        rec = await self.s.images.by_path(loaded.source)
+        return Loaded(loaded, rec)
+
+    async def load_many(self, raws: Sequence[str]) -> list[Loaded]:
+        if len(raws) > MAX_INPUT_IMAGES:
+            raise errors.InvalidInput(f"At most {MAX_INPUT_IMAGES} input images in all; got {len(raws)}.")
+        return [await self.load(raw) for raw in raws]
+
+    async def upload(self, session_id: str | None, data: bytes, sha256: str, mime: str) -> str:
+        """The file id of these bytes for this session, uploading them the first time."""
+        found = await self.s.uploads.find(session_id, sha256)
+        if found:
+            return found
+        provider = await self.s.provider()
+        file_id = await provider.upload_file(data, f"{sha256[:16]}.{_EXT.get(mime, 'png')}", mime)
+        await self.s.uploads.add(file_id, session_id, sha256, len(data), now=time.time())
+        return file_id
+
+    async def attach(self, session_id: str | None, loaded: Loaded) -> ImageRef:
+        img = loaded.image
+        return ImageRef(file_id=await self.upload(session_id, img.data, img.sha256, img.mime_type))
+
+    async def mask_for(self, session_id: str | None, mask_raw: str, target: Loaded) -> tuple[ImageRef, dict[str, Any]]:
+        """The mask as OpenAI wants it (alpha PNG at the target's exact size), uploaded."""
+        from openai_image_mcp.masks import prepare_mask
+
+        mask = await self.load(mask_raw)
+        size = (target.image.width, target.image.height)
+        prepared = await anyio.to_thread.run_sync(prepare_mask, mask.image.data, size, limiter=self.s.cpu)
+        sha = hashlib.sha256(prepared.png).hexdigest()
+        ref = ImageRef(file_id=await self.upload(session_id, prepared.png, sha, "image/png"))
+        info = {"path": mask.image.source, "change_fraction": round(prepared.change_fraction, 4)}
+        return ref, info
+
+    async def for_turn(
+        self,
+        session: SessionRecord,
+        *,
+        target: str | None = None,
+        references: Sequence[str] = (),
+        mask: str | None = None,
+        input_fidelity: str | None = None,
+    ) -> Attachments:
+        """Attachments of a session turn. The image a mask applies to comes first: ``target`` if given,
+        else the first reference, else the session's latest image (or a promoted session's seed)."""
+        lineage: dict[str, Any] = {}
+        refs = await self.load_many(list(references))
+        target_loaded = await self.load(target) if target else None
+        if target_loaded is None and not refs:
+            seed_id = session.pending_image_id
+            if seed_id is not None or mask is not None:
+                latest = await self._latest(session)
+                if latest is None and mask is not None:
+                    raise errors.InvalidInput(
+                        "A mask needs an image to edit: this session has no image yet. Pass reference_image_path, "
+                        "or generate a first image."
+                    )
+                if latest is not None and (seed_id is not None or mask is not None):
+                    target_loaded = await self.load(latest.id)
+        ordered = ([target_loaded] if target_loaded else []) + refs
+        images = tuple([await self.attach(session.id, item) for item in ordered])
+        if target_loaded is not None:
+            lineage["edited_image"] = target_loaded.describe()
+        if refs:
+            lineage["reference_images"] = [r.describe() for r in refs]
+        mask_ref = None
+        if mask is not None:
+            mask_ref, lineage["mask"] = await self.mask_for(session.id, mask, ordered[0])
+        return Attachments(images=images, mask=mask_ref, input_fidelity=input_fidelity, lineage=lineage)
+
+    async def _latest(self, session: SessionRecord) -> ImageRecord | None:
+        images = await self.s.images.for_session(session.id)
+        if session.pending_image_id:
+            for rec in images:
+                if rec.id == session.pending_image_id:
+                    return rec
+        return images[-1] if images else None
+
+    async def delete_stale_uploads(self) -> int:
+        """Delete from OpenAI the uploads of sessions that are closed or expired."""
+        stale = await self.s.uploads.stale()
+        if not stale:
+            return 0
+        provider = await self.s.provider()
+        deleted = 0
+        for file_id in stale:
+            try:
+                await provider.delete_file(file_id)
+            except errors.ImageServerError as exc:
+                log.warning("could not delete uploaded file %s: %s", file_id, exc)
+                continue
+            await self.s.uploads.mark_deleted(file_id, now=time.time())
+            deleted += 1
+        return deleted

@@ -1,0 +1,45 @@
+"""Files uploaded to OpenAI (Files API), cached by content hash per session, deleted when done."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from openai_image_mcp.store.db import Database
+
+
+class UploadStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def find(self, session_id: str | None, sha256: str) -> str | None:
+        def op(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute(
+                "SELECT file_id FROM uploads WHERE session_id IS ? AND sha256 = ? AND deleted_at IS NULL",
+                (session_id, sha256),
+            ).fetchone()
+            return str(row["file_id"]) if row else None
+
+        return await self._db.run(op)
+
+    async def add(self, file_id: str, session_id: str | None, sha256: str, size: int, *, now: float) -> None:
+        await self._db.run(
+            lambda c: c.execute(
+                "INSERT INTO uploads (file_id, session_id, sha256, bytes, created_at) VALUES (?,?,?,?,?)",
+                (file_id, session_id, sha256, size, now),
+            )
+        )
+
+    async def stale(self) -> list[str]:
+        """Uploads still on OpenAI whose session is no longer active (or that belonged to no session)."""
+
+        def op(conn: sqlite3.Connection) -> list[str]:
+            rows = conn.execute(
+                "SELECT u.file_id FROM uploads u LEFT JOIN sessions s ON s.id = u.session_id "
+                "WHERE u.deleted_at IS NULL AND (u.session_id IS NULL OR s.status IS NULL OR s.status != 'active')"
+            ).fetchall()
+            return [str(r["file_id"]) for r in rows]
+
+        return await self._db.run(op)
+
+    async def mark_deleted(self, file_id: str, *, now: float) -> None:
+        await self._db.run(lambda c: c.execute("UPDATE uploads SET deleted_at = ? WHERE file_id = ?", (now, file_id)))
