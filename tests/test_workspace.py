@@ -25,6 +25,7 @@ def test_layout_follows_the_original_design(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / "generated_images")
     ws.ensure()
     assert sorted(p.name for p in ws.root.iterdir()) == [
+        "edits",
         "products",
         "sessions",
         "single_shot",

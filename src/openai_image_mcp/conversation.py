@@ -24,11 +24,18 @@ MAX_REPLAY_CHARS = 60_000
 def instructions_for(session: SessionRecord) -> str:
     """The session description travels as the turn's instructions (they are not inherited by chaining)."""
     name = f' "{session.name}"' if session.name else ""
-    return (
+    text = (
         f"You are the image generator of the image session{name}. Session brief: {session.description}\n"
         "Every turn, call the image generation tool once to draw what the user asks, refining the latest image "
         "of this session unless the user asks for something new. Keep what the user did not ask to change."
     )
+    if session.style_series:
+        text += (
+            f'\nThis session is the style series "{session.style_series}": every image must share one consistent '
+            "style (medium, palette, line work, lighting, rendering) with the earlier images of the series, even "
+            "when the subject changes."
+        )
+    return text
 
 
 def replay_messages(turns: Sequence[TurnRecord]) -> tuple[InputMessage, ...]:

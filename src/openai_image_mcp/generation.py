@@ -143,13 +143,13 @@ class Generator:
                     attachments = await svc.attacher.for_turn(session)
                 else:
                     attachments = Attachments()
-                sink = self._events(progress)
+                sink = self.events(progress)
                 request = _attached(await self._turn_request(session, prompt, options), attachments)
-                result = await self._call(lambda: provider.respond(request, sink))
+                result = await self.call(lambda: provider.respond(request, sink))
                 if result is None:  # the chain was lost upstream: replay this turn locally
                     request = await self._turn_request(session, prompt, options, force_replay=True)
                     request = _attached(request, attachments)
-                    result = await self._call(lambda: provider.respond(request, sink))
+                    result = await self.call(lambda: provider.respond(request, sink))
                 assert result is not None
                 paths = [
                     svc.workspace.session_image_path(session, session.image_count + i + 1, "png")
@@ -202,10 +202,10 @@ class Generator:
         image_model = model if images_api else svc.settings.image_model
         check_options(image_model, options)
         provider = await svc.provider()
-        sink = self._events(progress)
+        sink = self.events(progress)
         if images_api:
             images_request = ImagesRequest(model, prompt, options, partial_images=self.partial_images)
-            result = await self._call(lambda: provider.generate(images_request, sink))
+            result = await self.call(lambda: provider.generate(images_request, sink))
         else:
             turn_request = TurnRequest(
                 mainline_model=model,
@@ -216,7 +216,7 @@ class Generator:
                 store=svc.settings.store_responses,
                 partial_images=self.partial_images,
             )
-            result = await self._call(lambda: provider.respond(turn_request, sink))
+            result = await self.call(lambda: provider.respond(turn_request, sink))
         assert result is not None
         paths = [
             svc.workspace.use_case_path(use_case, prompt, options.output_format, subfolder=subfolder)
@@ -228,7 +228,7 @@ class Generator:
         )  # fmt: skip
 
     # -- steps -----------------------------------------------------------------------------
-    def _events(self, progress: Progress) -> Callable[[ProviderEvent], Awaitable[None]]:
+    def events(self, progress: Progress) -> Callable[[ProviderEvent], Awaitable[None]]:
         """Turn OpenAI's stream into progress: stages, and partial images saved as previews."""
         total = max(1, self.partial_images)
         previews = self.s.workspace.previews_root / progress.id
@@ -250,7 +250,7 @@ class Generator:
 
         return sink
 
-    async def _call(self, fn: Callable[[], Awaitable[ProviderResult]]) -> ProviderResult | None:
+    async def call(self, fn: Callable[[], Awaitable[ProviderResult]]) -> ProviderResult | None:
         """One provider call, timed for the stats. Returns None when the chain is broken."""
         started = time.monotonic()
         try:

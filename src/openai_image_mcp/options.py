@@ -22,3 +22,16 @@ def check_options(image_model: str, options: ImageOptions) -> None:
         )
     if options.output_compression is not None and options.output_format == "png":
         raise errors.InvalidInput("output_compression applies to jpeg and webp only.")
+
+
+def input_fidelity_for(image_model: str, requested: str | None) -> str | None:
+    """``input_fidelity`` where the model supports it: gpt-image-1 and 1.5 take low/high, gpt-image-1-mini
+    only low; gpt-image-2 and newer do not accept it, so it is left out rather than failing the call."""
+    if requested is None:
+        return None
+    name = image_model.lower()
+    if name.startswith("gpt-image-1-mini"):
+        return "low"
+    if name.startswith("gpt-image-1"):
+        return requested
+    return None

@@ -21,6 +21,7 @@ import anyio
 from openai_image_mcp import errors
 from openai_image_mcp.attachments import Attacher
 from openai_image_mcp.config import Settings
+from openai_image_mcp.editing import Editor
 from openai_image_mcp.generation import Generator
 from openai_image_mcp.jobs import JobManager
 from openai_image_mcp.models import ImageRecord, SessionRecord, TurnRecord
@@ -61,6 +62,7 @@ class ImageService:
         self.uploads = UploadStore(self.db)
         self.attacher = Attacher(self)
         self.generator = Generator(self)
+        self.editor = Editor(self)
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -104,6 +106,7 @@ class ImageService:
         style_series: str | None = None,
         seed: ImageRecord | None = None,
         last_response_id: str | None = None,
+        session_id: str | None = None,
     ) -> SessionRecord:
         """A new session; ``seed`` (promotion) is an image already filed as the session's image_001 that
         its first turn refines (by chaining on ``last_response_id`` when OpenAI still holds it)."""
@@ -116,7 +119,7 @@ class ImageService:
                 f"(default {self.settings.mainline_model}). Leave model empty to use the default."
             )
         now = time.time()
-        session_id = str(uuid.uuid4())
+        session_id = session_id or str(uuid.uuid4())
         rec = SessionRecord(
             id=session_id,
             name=name.strip() if name and name.strip() else None,

@@ -30,6 +30,7 @@ USE_CASE_FOLDERS: dict[str, str] = {
     "product": "products",
     "ui_asset": "ui_assets",
     "style_series": "style_series",
+    "edit": "edits",
 }
 TOP_FOLDERS = ("sessions", *USE_CASE_FOLDERS.values())
 TEMP_PREFIX = ".tmp-"

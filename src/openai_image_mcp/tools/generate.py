@@ -10,9 +10,10 @@ from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from openai_image_mcp import results
+from openai_image_mcp.attachments import Attachments
 from openai_image_mcp.generation import Generation
 from openai_image_mcp.jobs import Job
-from openai_image_mcp.models import ImageOptions
+from openai_image_mcp.models import ImageOptions, SessionRecord
 from openai_image_mcp.service import ImageService
 from openai_image_mcp.tools.jobs import run_as_job
 from openai_image_mcp.tools.schemas import (
@@ -37,6 +38,22 @@ def register(mcp: MCPServer, service: ImageService) -> None:
     async def generate_image_in_session(
         session_id: SessionIdArg,
         prompt: PromptArg,
+        reference_image_path: Annotated[
+            str | None,
+            Field(
+                max_length=4_096,
+                description="Optional image to work from (path under an allowed folder, or an image id / resource "
+                "URI). Uploaded once; later turns remember it.",
+            ),
+        ] = None,
+        mask_image_path: Annotated[
+            str | None,
+            Field(
+                max_length=4_096,
+                description="Optional mask: white (or transparent) = the area to change. It applies to the reference "
+                "image if given, else to the session's latest image; any size, converted for OpenAI.",
+            ),
+        ] = None,
         quality: QualityArg = "auto",
         size: SizeArg = "auto",
         background: BackgroundArg = "auto",
@@ -52,10 +69,15 @@ def register(mcp: MCPServer, service: ImageService) -> None:
 
         async def body() -> CallToolResult:
             options = ImageOptions(size, quality, background, output_format, output_compression, moderation)
+            refs = [reference_image_path] if reference_image_path else []
+
+            async def attach(session: SessionRecord) -> Attachments:
+                return await service.attacher.for_turn(session, references=refs, mask=mask_image_path)
+
             return await run_as_job(
                 service,
                 "generate_image_in_session",
-                lambda job: service.generator.in_session(session_id, prompt, options, job),
+                lambda job: service.generator.in_session(session_id, prompt, options, job, attach=attach),
                 session_id=session_id,
                 wait_seconds=wait_seconds,
                 ctx=ctx,

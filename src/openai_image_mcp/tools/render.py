@@ -52,6 +52,7 @@ def session_out(rec: SessionRecord, timeout: float) -> SessionOut:
         turn_count=rec.turn_count,
         image_count=rec.image_count,
         folder=rec.folder,
+        style_series=rec.style_series,
     )
 
 

@@ -7,7 +7,7 @@ shape as a success.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -42,6 +42,19 @@ WaitArg = Annotated[
         description="Seconds to wait for the image before returning a job handle instead (default from settings, "
         "below the common 60 s client limit). The generation carries on either way.",
     ),
+]
+ImageInputArg = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=4_096,
+        description="An image: absolute path, ~/path or file:// URI under the workspace or an allowed folder, "
+        "or the image_id / resource_uri of an image this server made.",
+    ),
+]
+FidelityArg = Annotated[
+    Literal["low", "high"] | None,
+    Field(description="How closely to keep the input's details (faces, logos); gpt-image-1.5/1 only, ignored else."),
 ]
 SessionIdArg = Annotated[str, Field(min_length=1, max_length=200, description="Id from create_image_session.")]
 
@@ -79,7 +92,9 @@ class GenerationOutput(ToolOutput):
     resource_uri: str | None = None
     images: list[ImageOut] = Field(default_factory=list)
     revised_prompt: str | None = Field(default=None, description="The prompt as OpenAI rewrote it before drawing.")
-    model_text: str | None = Field(default=None, description="Text the model wrote beside the image.")
+    model_text: str | None = Field(
+        default=None, description="Text the model wrote beside the image (the analysis, for analyze_and_improve_image)."
+    )
     model: str | None = None
     image_model: str | None = None
     use_case: str | None = None
@@ -103,10 +118,12 @@ class SessionOut(BaseModel):
     turn_count: int
     image_count: int
     folder: str
+    style_series: str | None = None
 
 
 class SessionOutput(ToolOutput):
     session: SessionOut | None = None
+    seed_image: ImageOut | None = Field(default=None, description="The image a promoted session starts from.")
     next_step: str | None = None
 
 

@@ -42,12 +42,20 @@ def register(mcp: MCPServer, service: ImageService) -> None:
             Field(max_length=100, description="Responses API model driving the session (default from settings)."),
         ] = None,
         session_name: Annotated[str | None, Field(max_length=200, description="A short name to find it again.")] = None,
+        style_series: Annotated[
+            str | None,
+            Field(
+                max_length=100,
+                description="Make this a style series of that name: every image keeps one consistent style, and the "
+                "files go to style_series/<name>/.",
+            ),
+        ] = None,
     ) -> Annotated[CallToolResult, SessionOutput]:
         """Start a conversational image session that remembers every turn, across server restarts.
         Next: call generate_image_in_session with the session_id, then refine with more turns."""
 
         async def body() -> CallToolResult:
-            rec = await service.create_session(description, model, session_name)
+            rec = await service.create_session(description, model, session_name, style_series=style_series)
             return results.success(
                 SessionOutput(
                     session=session_out(rec, timeout),

@@ -1,0 +1,59 @@
+"""Product shots and UI assets: presets turned into prompts (:mod:`openai_image_mcp.presets`), drawn
+with the Images API on the configured image model and filed under ``products/<product>/`` and
+``ui_assets/<asset type>/``. A product batch draws its images concurrently."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import anyio
+
+from openai_image_mcp.generation import Generation, Progress
+from openai_image_mcp.models import ImageOptions
+from openai_image_mcp.presets import ProductPlan, UIPlan
+
+if TYPE_CHECKING:
+    from openai_image_mcp.service import ImageService
+
+
+async def product_batch(
+    service: ImageService, product: str, plan: ProductPlan, quality: str, progress: Progress
+) -> Generation:
+    options = ImageOptions(
+        size=plan.size, quality=quality, background=plan.background, output_format=plan.output_format
+    )
+    results: list[Generation | None] = [None] * len(plan.prompts)
+
+    async def one(i: int, prompt: str) -> None:
+        results[i] = await service.generator.one_shot(
+            prompt, options, progress, model=service.settings.image_model, use_case="product", subfolder=product
+        )
+
+    async with anyio.create_task_group() as tg:
+        for i, prompt in enumerate(plan.prompts):
+            tg.start_soon(one, i, prompt)
+    done = [g for g in results if g is not None]
+    first = done[0]
+    return Generation(
+        images=[img for g in done for img in g.images],
+        model=first.model,
+        image_model=first.image_model,
+        use_case="product",
+        params={**first.params, "batch_count": len(done)},
+        usage={"batch": [g.usage for g in done]},
+    )
+
+
+async def ui_asset(
+    service: ImageService, asset_type: str, plan: UIPlan, quality: str, progress: Progress
+) -> Generation:
+    options = ImageOptions(
+        size=plan.size, quality=quality, background=plan.background, output_format=plan.output_format
+    )
+    return await service.generator.one_shot(
+        plan.prompt, options, progress, model=service.settings.image_model, use_case="ui_asset", subfolder=asset_type
+    )
+
+
+def _options(plan: ProductPlan | UIPlan, quality: str) -> ImageOptions:
+    return ImageOptions(size=plan.size, quality=quality, background=plan.background, output_format=plan.output_format)

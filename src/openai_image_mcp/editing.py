@@ -1,0 +1,242 @@
+"""The editing and specialised flows: edits with masks and references, analyze-and-improve,
+promotion of an image to a session, product batches and UI assets.
+
+They reuse the two core flows of :mod:`openai_image_mcp.generation` (a session turn; a one-shot
+image) and add what is theirs: reading inputs safely, masks, lineage in the metadata, presets.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from openai_image_mcp.attachments import Attachments, Loaded
+from openai_image_mcp.generation import Generation, Progress, check_prompt
+from openai_image_mcp.models import (
+    EditRequest,
+    ImageOptions,
+    ImageRecord,
+    ImageRef,
+    InputFile,
+    SessionRecord,
+    TurnRequest,
+)
+from openai_image_mcp.options import check_options, input_fidelity_for
+from openai_image_mcp.workspace import metadata_path, write_json_atomic
+
+if TYPE_CHECKING:
+    from openai_image_mcp.service import ImageService
+
+ANALYZE_INSTRUCTIONS = (
+    "You are an art director. Look closely at the attached image. First write a concise critique of it "
+    "against the user's improvement goals: what works, what does not, and what you will change. Then call "
+    "the image generation tool once to produce the improved image, keeping everything the user asked to preserve."
+)
+
+
+def analyze_prompt(goals: str, preserve: str | None) -> str:
+    text = f"Improvement goals: {goals.strip()}"
+    if preserve and preserve.strip():
+        text += f"\nPreserve exactly: {preserve.strip()}"
+    return text + "\nCritique the attached image against these goals, then draw the improved version."
+
+
+class Editor:
+    def __init__(self, service: ImageService) -> None:
+        self.s = service
+
+    # -- edits -------------------------------------------------------------------------------
+    async def edit(
+        self,
+        image: str,
+        prompt: str,
+        progress: Progress,
+        *,
+        options: ImageOptions,
+        references: list[str],
+        mask: str | None,
+        input_fidelity: str | None,
+        session_id: str | None,
+    ) -> Generation:
+        """Edit ``image``: as a turn of ``session_id`` (the session then continues from the edit), or
+        through the Images API into ``edits/``."""
+        prompt = check_prompt(prompt)
+        svc = self.s
+        if session_id:
+
+            async def attach(session: SessionRecord) -> Attachments:
+                fidelity = input_fidelity_for(session.image_model, input_fidelity)
+                return await svc.attacher.for_turn(
+                    session, target=image, references=references, mask=mask, input_fidelity=fidelity
+                )
+
+            return await svc.generator.in_session(session_id, prompt, options, progress, use_case="edit", attach=attach)
+        model = svc.settings.image_model
+        check_options(model, options)
+        loaded = await svc.attacher.load_many([image, *references])
+        mask_png, lineage = await self._mask_and_lineage(loaded, mask)
+        request = EditRequest(
+            model=model,
+            prompt=prompt,
+            images=tuple(_input_file(n, item) for n, item in enumerate(loaded)),
+            options=options,
+            mask=mask_png,
+            input_fidelity=input_fidelity_for(model, input_fidelity),
+            partial_images=svc.generator.partial_images,
+        )
+        provider = await svc.provider()
+        sink = svc.generator.events(progress)
+        result = await svc.generator.call(lambda: provider.edit(request, sink))
+        assert result is not None
+        paths = [svc.workspace.use_case_path("edit", prompt, options.output_format) for _ in result.images]
+        return await svc.generator.persist(
+            result, progress, prompt=prompt, options=options, model=model, image_model=model, use_case="edit",
+            paths=paths, lineage=lineage,
+        )  # fmt: skip
+
+    async def _mask_and_lineage(self, loaded: list[Loaded], mask: str | None) -> tuple[bytes | None, dict[str, Any]]:
+        from openai_image_mcp.masks import prepare_mask
+
+        lineage: dict[str, Any] = {"edited_image": loaded[0].describe()}
+        if len(loaded) > 1:
+            lineage["reference_images"] = [item.describe() for item in loaded[1:]]
+        if mask is None:
+            return None, lineage
+        mask_loaded = await self.s.attacher.load(mask)
+        size = (loaded[0].image.width, loaded[0].image.height)
+        prepared = await anyio.to_thread.run_sync(prepare_mask, mask_loaded.image.data, size, limiter=self.s.cpu)
+        lineage["mask"] = {"path": mask_loaded.image.source, "change_fraction": round(prepared.change_fraction, 4)}
+        return prepared.png, lineage
+
+    # -- analyze and improve -----------------------------------------------------------------
+    async def analyze_and_improve(
+        self, image: str, goals: str, preserve: str | None, progress: Progress, *, session_id: str | None
+    ) -> Generation:
+        """One Responses call: the model critiques the image against the goals (its text is the
+        analysis) and draws the improved image."""
+        goals = check_prompt(goals)
+        svc = self.s
+        prompt = analyze_prompt(goals, preserve)
+        if session_id:
+            return await svc.generator.in_session(
+                session_id, prompt, ImageOptions(), progress, use_case="edit",
+                attach=lambda session: svc.attacher.for_turn(session, target=image),
+            )  # fmt: skip
+        loaded = await svc.attacher.load(image)
+        file_id = await svc.attacher.upload(None, loaded.image.data, loaded.image.sha256, loaded.image.mime_type)
+        try:
+            request = TurnRequest(
+                mainline_model=svc.settings.mainline_model,
+                image_model=svc.settings.image_model,
+                instructions=ANALYZE_INSTRUCTIONS,
+                text=prompt,
+                options=ImageOptions(),
+                store=svc.settings.store_responses,
+                partial_images=svc.generator.partial_images,
+                input_images=(ImageRef(file_id=file_id),),
+            )
+            provider = await svc.provider()
+            sink = svc.generator.events(progress)
+            result = await svc.generator.call(lambda: provider.respond(request, sink))
+        finally:
+            with anyio.CancelScope(shield=True):
+                await svc.cleanup_uploads()  # a session-less upload is deleted as soon as it was used
+        assert result is not None
+        paths = [svc.workspace.use_case_path("edit", goals, "png") for _ in result.images]
+        return await svc.generator.persist(
+            result, progress, prompt=prompt, options=ImageOptions(), model=request.mainline_model,
+            image_model=request.image_model, use_case="edit", paths=paths,
+            lineage={"edited_image": loaded.describe(), "improvement_goals": goals, "preserve_elements": preserve},
+        )  # fmt: skip
+
+    # -- promotion ---------------------------------------------------------------------------
+    async def promote(self, image: str, description: str, name: str | None) -> tuple[SessionRecord, ImageRecord]:
+        """A new session whose next turn refines ``image``. An image of ours that OpenAI still holds
+        (a Responses result, stored) is chained on directly; any other image is filed as the
+        session's image_001 and attached to its first turn."""
+        svc = self.s
+        loaded = await svc.attacher.load(image)
+        ours = loaded.record
+        chain = ours.response_id if ours is not None and svc.settings.store_responses else None
+        session_id_hint = str(uuid.uuid4())
+        description = description.strip() or (ours.prompt if ours else "")
+        if ours is not None and ours.prompt and ours.prompt not in description:
+            description = f"{description}\nThe session starts from an image made from: {ours.prompt}"
+        seed = _seed_record(loaded, session_id_hint)
+        session = await svc.create_session(
+            description, None, name, seed=seed, last_response_id=chain, session_id=session_id_hint
+        )
+        path = svc.workspace.session_image_path(session, 1, _ext(loaded.image.mime_type))
+        seed = replace(seed, path=str(path), session_id=session.id)
+        metadata = {
+            **seed.metadata,
+            "file_path": str(path),
+            "session_id": session.id,
+        }
+        seed = replace(seed, metadata=metadata)
+
+        def file_seed() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if ours is not None:
+                shutil.copyfile(ours.path, path)
+            else:
+                path.write_bytes(loaded.image.data)
+            write_json_atomic(metadata_path(path), metadata)
+
+        await anyio.to_thread.run_sync(file_seed)
+        await svc.images.add([seed])
+        await svc.refresh_log(session.id)
+        return await svc.get_session(session.id), seed
+
+
+def _input_file(n: int, item: Loaded) -> InputFile:
+    return InputFile(item.image.data, f"image_{n}.{_ext(item.image.mime_type)}", item.image.mime_type)
+
+
+def _ext(mime: str) -> str:
+    return {"image/jpeg": "jpeg", "image/webp": "webp"}.get(mime, "png")
+
+
+def _seed_record(loaded: Loaded, session_id: str) -> ImageRecord:
+    img, ours = loaded.image, loaded.record
+    now = time.time()
+    image_id = uuid.uuid4().hex
+    metadata: dict[str, Any] = {
+        "original_prompt": ours.prompt if ours else None,
+        "revised_prompt": ours.revised_prompt if ours else None,
+        "model": ours.model if ours else None,
+        "generation_params": (ours.metadata.get("generation_params") if ours else None) or {},
+        "session_id": session_id,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        "generation_id": image_id,
+        "file_size_bytes": len(img.data) if ours is None else ours.file_size,
+        "use_case": "promoted",
+        "width": img.width,
+        "height": img.height,
+        "mime_type": img.mime_type,
+        "sha256": img.sha256 if ours is None else ours.sha256,
+        "lineage": {"promoted_from": loaded.describe()},
+    }
+    return ImageRecord(
+        id=image_id,
+        path=str(Path(img.source)),
+        sha256=metadata["sha256"],
+        file_size=metadata["file_size_bytes"],
+        width=img.width,
+        height=img.height,
+        mime_type=img.mime_type if ours is None else ours.mime_type,
+        use_case="promoted",
+        prompt=ours.prompt if ours else "",
+        revised_prompt=ours.revised_prompt if ours else None,
+        model=ours.model if ours else "",
+        created_at=now,
+        session_id=session_id,
+        response_id=ours.response_id if ours else None,
+        metadata=metadata,
+    )

@@ -1,0 +1,239 @@
+"""Editing and specialised tools: edit_image, analyze_and_improve_image, promote_image_to_session,
+generate_product_image, generate_ui_asset."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import Field
+
+from openai_image_mcp import results
+from openai_image_mcp.assets import product_batch, ui_asset
+from openai_image_mcp.models import ImageOptions
+from openai_image_mcp.presets import (
+    ProductAngle,
+    ProductBackground,
+    ProductLighting,
+    UIAssetType,
+    UISizePreset,
+    UIStyle,
+    UITheme,
+    plan_product,
+    plan_ui_asset,
+)
+from openai_image_mcp.service import ImageService
+from openai_image_mcp.tools.jobs import run_as_job
+from openai_image_mcp.tools.render import image_out, session_out
+from openai_image_mcp.tools.schemas import (
+    BackgroundArg,
+    FidelityArg,
+    FormatArg,
+    GenerationOutput,
+    ImageInputArg,
+    PromptArg,
+    QualityArg,
+    SessionOutput,
+    SizeArg,
+    WaitArg,
+)
+
+GENERATES = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=True)
+CREATES_SESSION = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=False)
+OptionalSession = Annotated[
+    str | None, Field(max_length=200, description="Optional: do it as a turn of this session, which continues from it.")
+]
+
+
+def register(mcp: MCPServer, service: ImageService) -> None:
+    @mcp.tool(title="Edit image", annotations=GENERATES)
+    async def edit_image(
+        image_path: ImageInputArg,
+        prompt: PromptArg,
+        ctx: Context,
+        session_id: OptionalSession = None,
+        mask_path: Annotated[
+            str | None,
+            Field(
+                max_length=4_096,
+                description="Optional mask: white (or transparent) = the area to change, black (or opaque) = keep. "
+                "Any size; converted to the alpha mask OpenAI expects at the image's size.",
+            ),
+        ] = None,
+        quality: QualityArg = "auto",
+        reference_image_paths: Annotated[
+            list[str] | None,
+            Field(max_length=15, description="Up to 15 more images to draw from (style, objects, people)."),
+        ] = None,
+        size: SizeArg = "auto",
+        background: BackgroundArg = "auto",
+        output_format: FormatArg = "png",
+        input_fidelity: FidelityArg = None,
+        wait_seconds: WaitArg = None,
+    ) -> Annotated[CallToolResult, GenerationOutput]:
+        """Edit an image with a prompt, optionally only inside a mask and with reference images. Saved in edits/
+        (or in the session, when session_id is given) with the edited image recorded as its source."""
+
+        async def body() -> CallToolResult:
+            options = ImageOptions(size=size, quality=quality, background=background, output_format=output_format)
+            refs = list(reference_image_paths or [])
+            return await run_as_job(
+                service,
+                "edit_image",
+                lambda job: service.editor.edit(
+                    image_path,
+                    prompt,
+                    job,
+                    options=options,
+                    references=refs,
+                    mask=mask_path,
+                    input_fidelity=input_fidelity,
+                    session_id=session_id,
+                ),
+                session_id=session_id,
+                wait_seconds=wait_seconds,
+                ctx=ctx,
+                next_step="Edit again, or promote_image_to_session to refine it conversationally.",
+            )
+
+        return await results.guarded("edit_image", body)
+
+    @mcp.tool(title="Analyze and improve image", annotations=GENERATES)
+    async def analyze_and_improve_image(
+        image_path: ImageInputArg,
+        improvement_goals: Annotated[
+            str, Field(min_length=1, max_length=8_000, description="What should get better (composition, light...).")
+        ],
+        ctx: Context,
+        session_id: OptionalSession = None,
+        preserve_elements: Annotated[
+            str | None, Field(max_length=4_000, description="What must stay exactly as it is.")
+        ] = None,
+        wait_seconds: WaitArg = None,
+    ) -> Annotated[CallToolResult, GenerationOutput]:
+        """The model looks at the image, writes a critique against the goals (returned as model_text), and draws
+        the improved image in the same call, keeping preserve_elements."""
+
+        async def body() -> CallToolResult:
+            return await run_as_job(
+                service,
+                "analyze_and_improve_image",
+                lambda job: service.editor.analyze_and_improve(
+                    image_path, improvement_goals, preserve_elements, job, session_id=session_id
+                ),
+                session_id=session_id,
+                wait_seconds=wait_seconds,
+                ctx=ctx,
+                next_step="model_text is the analysis. Improve again, or promote_image_to_session to iterate.",
+            )
+
+        return await results.guarded("analyze_and_improve_image", body)
+
+    @mcp.tool(
+        title="Promote image to session",
+        annotations=ToolAnnotations(
+            readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=True
+        ),
+    )
+    async def promote_image_to_session(
+        image_path: ImageInputArg,
+        session_description: Annotated[
+            str, Field(min_length=1, max_length=4_000, description="The brief of the new session.")
+        ],
+        session_name: Annotated[str | None, Field(max_length=200)] = None,
+    ) -> Annotated[CallToolResult, SessionOutput]:
+        """Start a session from an existing image (one of ours, or yours under an allowed folder): the next
+        generate_image_in_session refines that very image."""
+
+        async def body() -> CallToolResult:
+            session, seed = await service.editor.promote(image_path, session_description, session_name)
+            return results.success(
+                SessionOutput(
+                    session=session_out(session, service.settings.session_timeout),
+                    seed_image=image_out(seed),
+                    next_step=f"Call generate_image_in_session with session_id='{session.id}' to refine the image.",
+                )
+            )
+
+        return await results.guarded("promote_image_to_session", body)
+
+    @mcp.tool(title="Generate product image", annotations=GENERATES)
+    async def generate_product_image(
+        product_description: Annotated[str, Field(min_length=1, max_length=4_000)],
+        ctx: Context,
+        session_id: Annotated[
+            str | None,
+            Field(max_length=200, description="Accepted for compatibility with the original tool; not a session turn."),
+        ] = None,
+        background_type: ProductBackground = "white",
+        angle: ProductAngle = "three_quarter",
+        lighting: ProductLighting = "studio",
+        batch_count: Annotated[int, Field(ge=1, le=3, description="1-3 variations, drawn at the same time.")] = 1,
+        quality: QualityArg = "auto",
+        wait_seconds: WaitArg = None,
+    ) -> Annotated[CallToolResult, GenerationOutput]:
+        """E-commerce product shots from presets (background, angle, lighting); 'transparent' gives a real alpha
+        channel. Saved under products/<product>/."""
+
+        async def body() -> CallToolResult:
+            plan = plan_product(
+                product_description,
+                background_type=background_type,
+                angle=angle,
+                lighting=lighting,
+                batch_count=batch_count,
+            )
+            return await run_as_job(
+                service,
+                "generate_product_image",
+                lambda job: product_batch(service, product_description, plan, quality, job),
+                session_id=None,
+                wait_seconds=wait_seconds,
+                ctx=ctx,
+                next_step="Pick one and refine it with edit_image or promote_image_to_session.",
+            )
+
+        return await results.guarded("generate_product_image", body)
+
+    @mcp.tool(title="Generate UI asset", annotations=GENERATES)
+    async def generate_ui_asset(
+        asset_type: UIAssetType,
+        description: Annotated[str, Field(min_length=1, max_length=4_000)],
+        ctx: Context,
+        session_id: Annotated[
+            str | None,
+            Field(max_length=200, description="Accepted for compatibility with the original tool; not a session turn."),
+        ] = None,
+        theme: UITheme = "light",
+        style_preset: UIStyle = "flat",
+        size_preset: UISizePreset = "auto",
+        background: BackgroundArg | None = None,
+        quality: QualityArg = "auto",
+        wait_seconds: WaitArg = None,
+    ) -> Annotated[CallToolResult, GenerationOutput]:
+        """Icons, logos, illustrations, backgrounds, heroes and more, in a theme and style. Icons and logos come on
+        a transparent background by default. Saved under ui_assets/<asset type>/."""
+
+        async def body() -> CallToolResult:
+            plan = plan_ui_asset(
+                asset_type,
+                description,
+                theme=theme,
+                style_preset=style_preset,
+                size_preset=size_preset,
+                image_model=service.settings.image_model,
+                background=background,
+            )
+            return await run_as_job(
+                service,
+                "generate_ui_asset",
+                lambda job: ui_asset(service, asset_type, plan, quality, job),
+                session_id=None,
+                wait_seconds=wait_seconds,
+                ctx=ctx,
+                next_step="Refine it with edit_image, or generate variants with another style_preset.",
+            )
+
+        return await results.guarded("generate_ui_asset", body)
