@@ -113,7 +113,7 @@ def test_jpeg_mask_with_compression_noise() -> None:
 
 
 @pytest.mark.parametrize(
-    ("source", "target"), [((50, 40), (200, 160)), ((400, 400), (100, 100)), ((64, 64), (300, 100))]
+    ("source", "target"), [((50, 40), (200, 160)), ((400, 400), (100, 100)), ((300, 100), (1536, 512))]
 )
 def test_mask_of_another_size_is_resized(source: tuple[int, int], target: tuple[int, int]) -> None:
     mask = _left_half("L", source, 255, 0)
@@ -124,6 +124,11 @@ def test_mask_of_another_size_is_resized(source: tuple[int, int], target: tuple[
     assert alpha.size == target
     assert alpha.getpixel((2, target[1] // 2)) == 0
     assert alpha.getpixel((target[0] - 3, target[1] // 2)) == 255
+
+
+def test_mask_with_other_proportions_is_refused() -> None:
+    with pytest.raises(InvalidMask, match="proportions"):
+        prepare_mask(_png(_left_half("L", (64, 64), 255, 0)), (300, 100))
 
 
 def test_exif_orientation_of_the_mask_is_applied() -> None:

@@ -96,17 +96,14 @@ class Attacher:
         img = loaded.image
         return ImageRef(file_id=await self.upload(session_id, img.data, img.sha256, img.mime_type))
 
-    async def mask_for(self, session_id: str | None, mask_raw: str, target: Loaded) -> tuple[ImageRef, dict[str, Any]]:
-        """The mask as OpenAI wants it (alpha PNG at the target's exact size), uploaded."""
+    async def prepare_mask(self, mask_raw: str, target: Loaded) -> tuple[bytes, dict[str, Any]]:
+        """The mask as OpenAI wants it: an alpha PNG at the target's exact size (validated, not uploaded)."""
         from openai_image_mcp.masks import prepare_mask
 
         mask = await self.load(mask_raw)
         size = (target.image.width, target.image.height)
         prepared = await anyio.to_thread.run_sync(prepare_mask, mask.image.data, size, limiter=self.s.cpu)
-        sha = hashlib.sha256(prepared.png).hexdigest()
-        ref = ImageRef(file_id=await self.upload(session_id, prepared.png, sha, "image/png"))
-        info = {"path": mask.image.source, "change_fraction": round(prepared.change_fraction, 4)}
-        return ref, info
+        return prepared.png, {"path": mask.image.source, "change_fraction": round(prepared.change_fraction, 4)}
 
     async def for_turn(
         self,
@@ -134,14 +131,18 @@ class Attacher:
                 if latest is not None and (seed_id is not None or mask is not None):
                     target_loaded = await self.load(latest.id)
         ordered = ([target_loaded] if target_loaded else []) + refs
+        mask_png = None
+        if mask is not None:  # validated before anything is uploaded
+            mask_png, lineage["mask"] = await self.prepare_mask(mask, ordered[0])
         images = tuple([await self.attach(session.id, item) for item in ordered])
         if target_loaded is not None:
             lineage["edited_image"] = target_loaded.describe()
         if refs:
             lineage["reference_images"] = [r.describe() for r in refs]
         mask_ref = None
-        if mask is not None:
-            mask_ref, lineage["mask"] = await self.mask_for(session.id, mask, ordered[0])
+        if mask_png is not None:
+            sha = hashlib.sha256(mask_png).hexdigest()
+            mask_ref = ImageRef(file_id=await self.upload(session.id, mask_png, sha, "image/png"))
         return Attachments(images=images, mask=mask_ref, input_fidelity=input_fidelity, lineage=lineage)
 
     async def _latest(self, session: SessionRecord) -> ImageRecord | None:

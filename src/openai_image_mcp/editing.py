@@ -101,18 +101,13 @@ class Editor:
         )  # fmt: skip
 
     async def _mask_and_lineage(self, loaded: list[Loaded], mask: str | None) -> tuple[bytes | None, dict[str, Any]]:
-        from openai_image_mcp.masks import prepare_mask
-
         lineage: dict[str, Any] = {"edited_image": loaded[0].describe()}
         if len(loaded) > 1:
             lineage["reference_images"] = [item.describe() for item in loaded[1:]]
         if mask is None:
             return None, lineage
-        mask_loaded = await self.s.attacher.load(mask)
-        size = (loaded[0].image.width, loaded[0].image.height)
-        prepared = await anyio.to_thread.run_sync(prepare_mask, mask_loaded.image.data, size, limiter=self.s.cpu)
-        lineage["mask"] = {"path": mask_loaded.image.source, "change_fraction": round(prepared.change_fraction, 4)}
-        return prepared.png, lineage
+        png, lineage["mask"] = await self.s.attacher.prepare_mask(mask, loaded[0])
+        return png, lineage
 
     # -- analyze and improve -----------------------------------------------------------------
     async def analyze_and_improve(

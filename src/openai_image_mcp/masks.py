@@ -9,8 +9,9 @@ People rarely have that at hand, so :func:`prepare_mask` accepts what they do ha
 * anything else is read as a black-and-white drawing: white (luminance above 127) = change,
   black = keep. That is what image editors and "paint the area" tools export, and the opposite
   reading (black = change) would silently edit the wrong region, so there is no switch for it;
-* any size: the mask is scaled to the image (the aspect ratio may differ; a stretched mask is
-  still the user's intent, so nothing is logged or refused).
+* any size with the image's proportions: the mask is scaled to the image. A mask whose aspect
+  ratio differs by more than 2 % is refused: stretching it would move the marked area away from
+  what the user painted, which is a silent wrong edit.
 
 The result is binarized (a soft edge at 50 %) because OpenAI treats the mask as a hint and a clean
 mask makes the hint unambiguous, and checked to change something but not everything.
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 MAX_MASK_BYTES = 4 * 1024 * 1024
 #: Below this share of changed pixels the mask changes nothing; above ``1 - MIN_CHANGE``, everything.
 MIN_CHANGE = 0.001
+#: Masks whose aspect ratio differs from the image's by more than this are refused.
+MAX_ASPECT_DIFFERENCE = 0.02
 _MODES_WITH_ALPHA = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 #: Lookup table: a "change" level above 127 becomes alpha 0 (change), the rest alpha 255 (keep).
 _TO_ALPHA = [255] * 128 + [0] * 128
@@ -60,6 +63,12 @@ def prepare_mask(mask: bytes, target_size: tuple[int, int]) -> PreparedMask:
     if width <= 0 or height <= 0:
         raise ValueError(f"target_size must be positive, got {target_size}")
     change, reading = _change_levels(mask)
+    mw, mh = change.size
+    if abs((mw / mh) / (width / height) - 1) > MAX_ASPECT_DIFFERENCE:
+        raise InvalidMask(
+            f"the mask is {mw}x{mh} but the image is {width}x{height}: different proportions would misplace the "
+            "area to change. Make the mask from the image itself (same proportions; any resolution works)."
+        )
     if change.size != (width, height):
         # Scale the grey levels, then threshold: smoother edges than nearest-neighbour on a
         # downscale, and the result is still strictly binary.
