@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import anyio
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.types import Resource
 
+from openai_image_mcp import errors, results
 from openai_image_mcp.guide import read_guide
 from openai_image_mcp.results import image_uri
 from openai_image_mcp.service import ImageService
-from openai_image_mcp.tools.render import EXTENSIONS
+from openai_image_mcp.tools.render import EXTENSIONS, image_out, session_out, turn_out
+from openai_image_mcp.tools.render import image_uri as render_image_uri
 
 _HEX = re.compile(r"[0-9a-f]{32}")
+RECENT_IMAGES = 50
 
 
 def register_resources(mcp: MCPServer, service: ImageService) -> None:
@@ -24,6 +30,28 @@ def register_resources(mcp: MCPServer, service: ImageService) -> None:
 
     for mime, ext in EXTENSIONS.items():
         _register_image_template(mcp, service, mime, ext)
+
+    @mcp.resource(
+        "openai-image://session/{session_id}",
+        name="session",
+        title="Image session",
+        description="A session as JSON: its details, every turn and every image (with their resource URIs).",
+        mime_type="application/json",
+    )
+    async def session_resource(session_id: str) -> str:
+        try:
+            rec, turns = await service.session_history(session_id)
+        except errors.ImageServerError as exc:
+            raise ResourceError(exc.message) from exc
+        images = await service.images.for_session(session_id)
+        return json.dumps(
+            {
+                "session": session_out(rec, service.settings.session_timeout).model_dump(mode="json"),
+                "turns": [turn_out(t).model_dump(mode="json") for t in turns],
+                "images": [image_out(i).model_dump(mode="json") for i in images],
+            },
+            ensure_ascii=False,
+        )
 
     @mcp.resource(
         "openai-image://preview/{job_id}/{index}",
@@ -59,3 +87,29 @@ def _register_image_template(mcp: MCPServer, service: ImageService, mime: str, e
         description="A full-size image this server generated, by id.",
         mime_type=mime,
     )(read_image)
+
+
+async def dynamic_resources(service: ImageService) -> list[Resource]:
+    """What resources/list adds to the static resources: the open sessions and the newest images."""
+    sessions = await service.list_sessions("active")
+    images, _ = await service.images.search(limit=RECENT_IMAGES)
+    listed = [
+        Resource(
+            uri=f"openai-image://session/{s.id}",
+            name=f"session {s.name or s.id}",
+            description=f"{s.description[:120]} ({s.image_count} images)",
+            mime_type="application/json",
+        )
+        for s in sessions
+    ]
+    listed += [
+        Resource(
+            uri=render_image_uri(i),
+            name=Path(i.path).name,
+            description=results.cap(i.prompt, 200),
+            mime_type=i.mime_type,
+            size=i.file_size,
+        )
+        for i in images
+    ]
+    return listed

@@ -9,15 +9,17 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 from mcp.server import MCPServer
+from mcp.types import Resource
 
 from openai_image_mcp import __version__
 from openai_image_mcp.config import Settings
 from openai_image_mcp.middleware import tool_call_middleware
 from openai_image_mcp.providers.base import ImageProvider
-from openai_image_mcp.resources import register_resources
+from openai_image_mcp.resources import dynamic_resources, register_resources
 from openai_image_mcp.service import ImageService
 from openai_image_mcp.tools import register_tools
 
@@ -28,6 +30,17 @@ INSTRUCTIONS = (
     "generate_image_in_session (each turn refines the last image); for one picture, generate_image. Results "
     "carry a small preview, a resource link and the absolute path of the full image. get_usage_guide explains more."
 )
+
+
+class ImageMCPServer(MCPServer[ImageService]):
+    """MCPServer whose resources/list also names the open sessions and the newest images."""
+
+    def __init__(self, service: ImageService, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._service = service
+
+    async def list_resources(self) -> list[Resource]:
+        return [*await super().list_resources(), *await dynamic_resources(self._service)]
 
 
 def create_server(
@@ -51,8 +64,9 @@ def create_server(
         finally:
             await service.stop()
 
-    mcp = MCPServer(
-        "openai-image-mcp",
+    mcp = ImageMCPServer(
+        service,
+        name="openai-image-mcp",
         title="OpenAI Image MCP",
         version=__version__,
         instructions=INSTRUCTIONS,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from typing import Any
 
 from openai_image_mcp.models import ImageRecord
 from openai_image_mcp.store.db import Database
@@ -91,6 +92,48 @@ class ImageStore:
                 f"SELECT {_COLUMNS} FROM images WHERE session_id = ? ORDER BY created_at, path", (session_id,)
             ).fetchall()
             return [row_to_image(r) for r in rows]
+
+        return await self._db.run(op)
+
+    async def search(
+        self,
+        *,
+        session_id: str | None = None,
+        use_case: str | None = None,
+        text: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> tuple[list[ImageRecord], int]:
+        """Images newest first, filtered; returns one page and the total that match."""
+        where: list[str] = ["1 = 1"]
+        args: list[Any] = []
+        if session_id:
+            where.append("session_id = ?")
+            args.append(session_id)
+        if use_case:
+            where.append("use_case = ?")
+            args.append(use_case)
+        if text:
+            escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append("(prompt LIKE ? ESCAPE '\\' OR coalesce(revised_prompt, '') LIKE ? ESCAPE '\\')")
+            args += [f"%{escaped}%", f"%{escaped}%"]
+        if since is not None:
+            where.append("created_at >= ?")
+            args.append(since)
+        if until is not None:
+            where.append("created_at < ?")
+            args.append(until)
+        clause = " AND ".join(where)
+
+        def op(conn: sqlite3.Connection) -> tuple[list[ImageRecord], int]:
+            total = conn.execute(f"SELECT count(*) FROM images WHERE {clause}", args).fetchone()[0]
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM images WHERE {clause} ORDER BY created_at DESC, path DESC LIMIT ? OFFSET ?",
+                [*args, limit, offset],
+            ).fetchall()
+            return [row_to_image(r) for r in rows], int(total)
 
         return await self._db.run(op)
 

@@ -95,7 +95,14 @@ def generation_result(gen: Generation, next_step: str, job_id: str | None = None
         ),
         next_step=next_step,
     )
-    links = [
+    links = resource_links(outs)
+    previews = [(s.preview, s.preview_mime) for s in gen.images]
+    return results.success(structured, previews=previews, links=links)
+
+
+def resource_links(outs: list[ImageOut]) -> list[ResourceLink]:
+    """Links to the full images, readable with resources/read."""
+    return [
         ResourceLink(
             type="resource_link",
             name=Path(o.file_path).name,
@@ -106,5 +113,3 @@ def generation_result(gen: Generation, next_step: str, job_id: str | None = None
         )
         for o in outs
     ]
-    previews = [(s.preview, s.preview_mime) for s in gen.images]
-    return results.success(structured, previews=previews, links=links)

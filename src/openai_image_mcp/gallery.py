@@ -1,0 +1,44 @@
+"""Looking at stored images again: one preview, or a labelled contact sheet of several.
+
+CPU-bound Pillow work, called from worker threads.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from openai_image_mcp.imaging import Preview, make_preview
+
+LABEL_BAR = 22
+
+
+def contact_sheet(paths: Sequence[Path], *, max_side: int, max_bytes: int) -> Preview:
+    """A grid of the images, numbered 1..n in reading order, as one WebP within ``max_bytes``."""
+    n = len(paths)
+    cols = math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    cell = max(64, max_side // cols)
+    sheet = Image.new("RGB", (cols * cell, rows * (cell + LABEL_BAR)), (32, 32, 32))
+    draw = ImageDraw.Draw(sheet)
+    for i, path in enumerate(paths):
+        with Image.open(path) as src:
+            src.draft("RGB", (cell, cell))
+            img = src.convert("RGBA")
+        img.thumbnail((cell, cell), Image.Resampling.BILINEAR)
+        x, y = (i % cols) * cell, (i // cols) * (cell + LABEL_BAR)
+        tile = Image.new("RGB", (cell, cell), (48, 48, 48))
+        tile.paste(img, ((cell - img.width) // 2, (cell - img.height) // 2), img)
+        sheet.paste(tile, (x, y + LABEL_BAR))
+        draw.text((x + 6, y + 5), str(i + 1), fill=(255, 255, 255))
+    out = io.BytesIO()
+    sheet.save(out, format="PNG", compress_level=1)
+    return make_preview(out.getvalue(), max_side=max(sheet.size), max_bytes=max_bytes)
+
+
+def single_preview(path: Path, *, max_side: int, max_bytes: int) -> Preview:
+    return make_preview(path.read_bytes(), max_side=max_side, max_bytes=max_bytes)

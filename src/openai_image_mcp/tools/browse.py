@@ -1,0 +1,151 @@
+"""Browsing past work: list_images (filtered, newest first, paged) and view_image (a preview, or a
+labelled contact sheet of several images, within the result budget)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+from mcp.server import MCPServer
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import Field
+
+from openai_image_mcp import errors, results
+from openai_image_mcp.imaging import Preview
+from openai_image_mcp.inputs import parse_image_ref
+from openai_image_mcp.models import ImageRecord
+from openai_image_mcp.service import ImageService
+from openai_image_mcp.tools.render import image_out, iso, resource_links
+from openai_image_mcp.tools.schemas import ImageOut, ToolOutput
+
+READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
+MAX_VIEW = 16
+
+
+class ListedImage(ImageOut):
+    prompt: str
+    created_at: str
+    session_id: str | None = None
+    use_case: str
+
+
+class ImageListOutput(ToolOutput):
+    images: list[ListedImage] = Field(default_factory=list)
+    total: int = 0
+    offset: int = 0
+    next_offset: int | None = Field(default=None, description="Pass as offset for the next page; null at the end.")
+
+
+class ViewOutput(ToolOutput):
+    images: list[ImageOut] = Field(default_factory=list, description="In the order of the sheet's labels 1..n.")
+    preview: str | None = None
+
+
+def listed(rec: ImageRecord) -> ListedImage:
+    return ListedImage(
+        **image_out(rec).model_dump(),
+        prompt=results.cap(rec.prompt, 300) or "",
+        created_at=iso(rec.created_at) or "",
+        session_id=rec.session_id,
+        use_case=rec.use_case,
+    )
+
+
+def _timestamp(value: str | None, name: str) -> float | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError as exc:
+        raise errors.InvalidInput(
+            f"{name} must be an ISO date or date-time, such as 2026-11-24 or 2026-11-24T10:00Z."
+        ) from exc
+
+
+def register(mcp: MCPServer, service: ImageService) -> None:
+    @mcp.tool(title="List images", annotations=READ_ONLY)
+    async def list_images(
+        session_id: Annotated[str | None, Field(max_length=200)] = None,
+        use_case: Annotated[
+            str | None, Field(max_length=40, description="general, product, ui_asset, style_series, edit, promoted.")
+        ] = None,
+        text: Annotated[str | None, Field(max_length=500, description="Words in the prompt or revised prompt.")] = None,
+        since: Annotated[str | None, Field(max_length=40, description="ISO date/time, inclusive.")] = None,
+        until: Annotated[str | None, Field(max_length=40, description="ISO date/time, exclusive.")] = None,
+        limit: Annotated[int, Field(ge=1, le=100)] = 20,
+        offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0,
+    ) -> Annotated[CallToolResult, ImageListOutput]:
+        """Past images, newest first, with their paths, ids and prompts. Next: view_image to look at some."""
+
+        async def body() -> CallToolResult:
+            recs, total = await service.images.search(
+                session_id=session_id, use_case=use_case, text=text, since=_timestamp(since, "since"),
+                until=_timestamp(until, "until"), limit=limit, offset=offset,
+            )  # fmt: skip
+            nxt = offset + len(recs)
+            return results.success(
+                ImageListOutput(
+                    images=[listed(r) for r in recs],
+                    total=total,
+                    offset=offset,
+                    next_offset=nxt if nxt < total else None,
+                )
+            )
+
+        return await results.guarded("list_images", body)
+
+    @mcp.tool(title="View image", annotations=READ_ONLY)
+    async def view_image(
+        image_ids: Annotated[
+            list[str],
+            Field(
+                min_length=1,
+                max_length=MAX_VIEW,
+                description="Ids, resource URIs or file paths of images this server made. Several give one contact "
+                "sheet labelled 1..n.",
+            ),
+        ],
+        preview_size: Annotated[int, Field(ge=64, le=1024, description="Longest side of the preview, pixels.")] = 512,
+    ) -> Annotated[CallToolResult, ViewOutput]:
+        """Look at stored images again, cheaply: a downscaled preview (or contact sheet) within the result budget,
+        with links to the full images."""
+
+        async def body() -> CallToolResult:
+            recs = [await _find(service, ref) for ref in image_ids]
+            budget = results.preview_budget(service.settings.result_budget_bytes, 600 * len(recs) + 1_000, 1)
+            paths = [Path(r.path) for r in recs]
+            from openai_image_mcp.gallery import contact_sheet, single_preview
+
+            def render() -> Preview:
+                missing = [str(p) for p in paths if not p.exists()]
+                if missing:
+                    raise errors.ImageNotFound(f"Recorded but missing on disk: {', '.join(missing)}")
+                if len(paths) == 1:
+                    return single_preview(paths[0], max_side=preview_size, max_bytes=budget)
+                return contact_sheet(paths, max_side=preview_size, max_bytes=budget)
+
+            preview = await anyio.to_thread.run_sync(render, limiter=service.cpu)
+            outs = [image_out(r) for r in recs]
+            links = resource_links(outs)
+            what = "a contact sheet labelled 1..n" if len(recs) > 1 else "a preview"
+            return results.success(
+                ViewOutput(images=outs, preview=f"{what}, {preview.width}x{preview.height} WebP"),
+                previews=[(preview.data, preview.mime_type)],
+                links=links,
+            )
+
+        return await results.guarded("view_image", body)
+
+
+async def _find(service: ImageService, ref: str) -> ImageRecord:
+    image_id = parse_image_ref(ref)
+    if image_id:
+        rec = await service.images.get(image_id)
+    else:
+        path = await anyio.to_thread.run_sync(service.attacher.resolver.resolve_path, ref)
+        rec = await service.images.by_path(str(path))
+    if rec is None:
+        raise errors.ImageNotFound(f"No image of this server matches '{ref[:200]}'; list_images shows what exists.")
+    return rec
