@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import anyio
 from mcp.server import MCPServer
@@ -13,12 +13,14 @@ from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from openai_image_mcp import errors, results
-from openai_image_mcp.imaging import Preview
 from openai_image_mcp.inputs import parse_image_ref
 from openai_image_mcp.models import ImageRecord
 from openai_image_mcp.service import ImageService
 from openai_image_mcp.tools.render import image_out, iso, resource_links
 from openai_image_mcp.tools.schemas import ImageOut, ToolOutput
+
+if TYPE_CHECKING:
+    from openai_image_mcp.imaging import Preview
 
 READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
 MAX_VIEW = 16
