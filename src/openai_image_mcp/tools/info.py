@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 from mcp.server import MCPServer
@@ -38,6 +39,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
             return results.success(
                 ServerStatsOutput(
                     version=__version__,
+                    pid=os.getpid(),
                     uptime_seconds=st.uptime_seconds(),
                     sessions=await service.sessions.counts(),
                     generations={

@@ -156,6 +156,7 @@ class UsageGuideOutput(ToolOutput):
 
 class ServerStatsOutput(ToolOutput):
     version: str | None = None
+    pid: int | None = Field(default=None, description="The server's process id.")
     uptime_seconds: float | None = None
     sessions: dict[str, int] = Field(default_factory=dict)
     generations: dict[str, Any] = Field(default_factory=dict)
