@@ -340,6 +340,7 @@ class Generator:
             raise
         svc.stats.generations_ok += 1
         svc.stats.images_saved += len(saved)
+        log.info("saved %d image(s) to %s", len(saved), ", ".join(s.record.path for s in saved))
         await progress.report(100, "done")
         return Generation(
             images=saved, model=model, image_model=image_model, use_case=use_case, params=params,

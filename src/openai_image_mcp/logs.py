@@ -12,7 +12,7 @@ import logging
 import re
 import sys
 import time
-from typing import Any
+from typing import Any, TextIO
 
 #: The tool call being served: {"call_id": ..., "tool": ..., "session_id": ...}.
 call_context: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("call_context", default=None)
@@ -20,6 +20,15 @@ call_context: contextvars.ContextVar[dict[str, str] | None] = contextvars.Contex
 _BASE64_RUN = re.compile(r"(?:data:[\w/+.-]+;base64,)?[A-Za-z0-9+/]{160,}={0,2}")
 _KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9_-]{8,}")
 _HANDLER_NAME = "openai-image-mcp"
+#: Longer messages are cut (the OpenAI SDK logs whole request bodies at DEBUG, uploads included).
+MAX_MESSAGE = 4_000
+
+
+def annotate(**fields: str) -> None:
+    """Add fields (such as OpenAI's request id) to the current tool call's log context."""
+    ctx = call_context.get()
+    if ctx is not None:
+        ctx.update({k: v for k, v in fields.items() if v})
 
 
 class RedactingFilter(logging.Filter):
@@ -31,7 +40,10 @@ class RedactingFilter(logging.Filter):
         for secret in self._secrets:
             text = text.replace(secret, "[redacted key]")
         text = _KEY_LIKE.sub("sk-[redacted]", text)
-        return _BASE64_RUN.sub(lambda m: f"[base64 data, {len(m.group(0))} chars]", text)
+        text = _BASE64_RUN.sub(lambda m: f"[base64 data, {len(m.group(0))} chars]", text)
+        if len(text) > MAX_MESSAGE:
+            text = f"{text[:MAX_MESSAGE]}... [{len(text) - MAX_MESSAGE} more characters cut]"
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -42,7 +54,7 @@ class RedactingFilter(logging.Filter):
         record.msg = self.redact(message)
         record.args = None
         ctx = call_context.get()
-        record.correlation = ctx or {}
+        record.correlation = dict(ctx) if ctx else {}
         return True
 
 
@@ -69,13 +81,14 @@ class TextFormatter(logging.Formatter):
         return line
 
 
-def configure_logging(level: str, fmt: str, secrets: list[str]) -> None:
-    """Install our stderr handler on the root logger (replacing an earlier one of ours)."""
+def configure_logging(level: str, fmt: str, secrets: list[str], *, stream: TextIO | None = None) -> None:
+    """Install our handler (on stderr unless ``stream`` is given) on the root logger, replacing an
+    earlier one of ours."""
     root = logging.getLogger()
     for h in list(root.handlers):
         if h.get_name() == _HANDLER_NAME:
             root.removeHandler(h)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.set_name(_HANDLER_NAME)
     handler.addFilter(RedactingFilter(secrets))
     if fmt == "json":

@@ -29,6 +29,7 @@ from openai_image_mcp.models import (
     ProviderResult,
     TurnRequest,
 )
+from openai_image_mcp.logs import annotate
 from openai_image_mcp.providers.base import EventSink
 from openai_image_mcp.providers.openai_errors import failed_call_error, map_exception, response_error
 
@@ -144,6 +145,8 @@ class OpenAIProvider:
                 raw = await manager.__aenter__()
                 try:
                     request_id = raw.headers.get("x-request-id")
+                    annotate(openai_request_id=request_id or "")
+                    log.debug("OpenAI is streaming %s (request %s)", kwargs.get("model"), request_id)
                     async for event in _sse_events(raw.http_response.aiter_lines()):
                         await self._dispatch(event, events, finals, request_id)
                 finally:
