@@ -54,15 +54,17 @@ class RemoteFake:
     """The loopback fake in its own process, as OpenAI would be: its CPU work does not compete
     with the benchmark client's event loop for the GIL."""
 
-    def __init__(self, latency: float) -> None:
+    def __init__(self, latency: float, *, flat_images: bool = False) -> None:
         self.latency = latency
+        self.flat_images = flat_images
         self._proc: subprocess.Popen[str] | None = None
         self.base_url = ""
 
     def __enter__(self) -> RemoteFake:
         code = (
             "import sys; from tests.support.fake_openai import FakeOpenAI\n"
-            f"f = FakeOpenAI(latency={self.latency!r}).start(); print(f.base_url, flush=True)\n"
+            f"f = FakeOpenAI(latency={self.latency!r}, flat_images={self.flat_images!r}).start()\n"
+            "print(f.base_url, flush=True)\n"
             "sys.stdin.read(); f.stop()"
         )
         self._proc = subprocess.Popen(
@@ -71,6 +73,11 @@ class RemoteFake:
         assert self._proc.stdout is not None
         self.base_url = self._proc.stdout.readline().strip()
         return self
+
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None
+        return self._proc.pid
 
     def __exit__(self, *exc: object) -> None:
         if self._proc is not None:

@@ -32,7 +32,9 @@ async def main() -> None:
                 fake.reset()
                 seen: list[tuple[float, str]] = []
 
-                async def on_progress(p: float, total: float | None, message: str | None) -> None:
+                async def on_progress(
+                    p: float, total: float | None, message: str | None, seen: list[tuple[float, str]] = seen
+                ) -> None:
                     seen.append((time.monotonic(), message or ""))
 
                 start = time.monotonic()
@@ -50,7 +52,7 @@ async def main() -> None:
                     await client.call_tool("generate_image", {"prompt": f"cancel me {i}"})
                 cancelled_at = time.monotonic()
                 with anyio.fail_after(5):
-                    while not fake.disconnects:
+                    while not fake.disconnects:  # noqa: ASYNC110 - the fake records from its own thread
                         await anyio.sleep(0.005)
                 cancels.append(fake.disconnects[0].at - cancelled_at)
 

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from openai_image_mcp.generation import Generation, Progress
 from openai_image_mcp.models import ImageOptions
+from openai_image_mcp.outcome import Generation, Progress
 from openai_image_mcp.presets import ProductPlan, UIPlan
 
 if TYPE_CHECKING:

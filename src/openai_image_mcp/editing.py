@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from openai_image_mcp.attachments import Attachments, Loaded
-from openai_image_mcp.generation import Generation, Progress, check_prompt
 from openai_image_mcp.models import (
     EditRequest,
     ImageOptions,
@@ -28,6 +27,7 @@ from openai_image_mcp.models import (
     TurnRequest,
 )
 from openai_image_mcp.options import check_options, input_fidelity_for
+from openai_image_mcp.outcome import Generation, Progress, check_prompt
 from openai_image_mcp.workspace import metadata_path, write_json_atomic
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ class Editor:
             options=options,
             mask=mask_png,
             input_fidelity=input_fidelity_for(model, input_fidelity),
-            partial_images=svc.generator.partial_images,
+            partial_images=svc.generator.partials_for(progress),
         )
         provider = await svc.provider()
         sink = svc.generator.events(progress)
@@ -133,7 +133,7 @@ class Editor:
                 text=prompt,
                 options=ImageOptions(),
                 store=svc.settings.store_responses,
-                partial_images=svc.generator.partial_images,
+                partial_images=svc.generator.partials_for(progress),
                 input_images=(ImageRef(file_id=file_id),),
             )
             provider = await svc.provider()

@@ -12,9 +12,9 @@ import base64
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -32,8 +32,9 @@ from openai_image_mcp.models import (
     TurnRequest,
 )
 from openai_image_mcp.options import check_options, is_images_api_model
+from openai_image_mcp.outcome import Generation, Progress, Silent, check_prompt, preview_uri
 from openai_image_mcp.results import cap, json_size, preview_budget
-from openai_image_mcp.saving import SaveContext, SavedImage, discard, files_of, preview_files, save_images
+from openai_image_mcp.saving import SaveContext, discard, files_of, preview_files, save_images
 
 if TYPE_CHECKING:
     from openai_image_mcp.service import ImageService
@@ -44,64 +45,6 @@ ONE_SHOT_INSTRUCTIONS = (
     "Call the image generation tool once to draw exactly what the user describes. "
     "Answer with at most one short sentence."
 )
-PARTIAL_PREVIEW_SIDE = 384
-PARTIAL_PREVIEW_BYTES = 40_000
-
-
-class Progress(Protocol):
-    """Where a flow reports its stages (a job; :class:`Silent` when nobody listens)."""
-
-    id: str
-
-    @property
-    def interrupted(self) -> bool:
-        """Whether a cancellation now means the server is stopping (rather than a caller's cancel)."""
-        ...
-
-    async def report(self, progress: float, message: str) -> None: ...
-
-
-class Silent:
-    id = "silent"
-    interrupted = False
-
-    async def report(self, progress: float, message: str) -> None:
-        return None
-
-
-def preview_uri(job_id: str, index: int) -> str:
-    return f"openai-image://preview/{job_id}/{index}"
-
-
-@dataclass(frozen=True, slots=True)
-class Generation:
-    """A finished generation, its files saved and rows committed."""
-
-    images: list[SavedImage]
-    model: str
-    image_model: str
-    use_case: str
-    params: dict[str, Any]
-    response_id: str | None = None
-    model_text: str = ""
-    usage: dict[str, Any] = field(default_factory=dict)
-    session_id: str | None = None
-    turn: int | None = None
-
-    def summary(self) -> dict[str, Any]:
-        """What the job row keeps, to rebuild the same result later (previews are made again)."""
-        return {
-            "image_ids": [s.record.id for s in self.images],
-            "model": self.model,
-            "image_model": self.image_model,
-            "use_case": self.use_case,
-            "params": self.params,
-            "response_id": self.response_id,
-            "model_text": self.model_text,
-            "usage": self.usage,
-            "session_id": self.session_id,
-            "turn": self.turn,
-        }
 
 
 class Generator:
@@ -109,7 +52,11 @@ class Generator:
 
     def __init__(self, service: ImageService) -> None:
         self.s = service
-        self.partial_images = service.settings.partial_images
+        self.partial_images_setting = service.settings.partial_images
+
+    def partials_for(self, progress: Progress) -> int:
+        """Partial images to ask OpenAI for (about 100 output tokens each); none for a silent flow."""
+        return 0 if isinstance(progress, Silent) else self.partial_images_setting
 
     # -- flows -----------------------------------------------------------------------------
     async def in_session(
@@ -144,10 +91,10 @@ class Generator:
                 else:
                     attachments = Attachments()
                 sink = self.events(progress)
-                request = _attached(await self._turn_request(session, prompt, options), attachments)
+                request = _attached(await self._turn_request(session, prompt, options, progress), attachments)
                 result = await self.call(lambda: provider.respond(request, sink))
                 if result is None:  # the chain was lost upstream: replay this turn locally
-                    request = await self._turn_request(session, prompt, options, force_replay=True)
+                    request = await self._turn_request(session, prompt, options, progress, force_replay=True)
                     request = _attached(request, attachments)
                     result = await self.call(lambda: provider.respond(request, sink))
                 assert result is not None
@@ -204,7 +151,7 @@ class Generator:
         provider = await svc.provider()
         sink = self.events(progress)
         if images_api:
-            images_request = ImagesRequest(model, prompt, options, partial_images=self.partial_images)
+            images_request = ImagesRequest(model, prompt, options, partial_images=self.partials_for(progress))
             result = await self.call(lambda: provider.generate(images_request, sink))
         else:
             turn_request = TurnRequest(
@@ -214,7 +161,7 @@ class Generator:
                 text=prompt,
                 options=options,
                 store=svc.settings.store_responses,
-                partial_images=self.partial_images,
+                partial_images=self.partials_for(progress),
             )
             result = await self.call(lambda: provider.respond(turn_request, sink))
         assert result is not None
@@ -230,16 +177,16 @@ class Generator:
     # -- steps -----------------------------------------------------------------------------
     def events(self, progress: Progress) -> Callable[[ProviderEvent], Awaitable[None]]:
         """Turn OpenAI's stream into progress: stages, and partial images saved as previews."""
-        total = max(1, self.partial_images)
+        total = max(1, self.partials_for(progress))
         previews = self.s.workspace.previews_root / progress.id
 
         async def sink(event: ProviderEvent) -> None:
             if event.kind == "generating":
                 await progress.report(10, "OpenAI is generating the image")
                 return
-            path = previews / f"partial_{event.index}.webp"
-            try:
-                await anyio.to_thread.run_sync(_save_partial, event.b64, path, limiter=self.s.cpu)
+            path = previews / f"partial_{event.index}.img"
+            try:  # raw bytes only: the WebP preview is made if and when someone reads the resource
+                await anyio.to_thread.run_sync(_save_partial, event.b64, path)
             except (OSError, errors.ImageServerError) as exc:  # a preview is a nicety: never fail the turn
                 log.warning("could not save partial image %d: %s", event.index, exc)
                 return
@@ -265,7 +212,13 @@ class Generator:
         return result
 
     async def _turn_request(
-        self, session: SessionRecord, prompt: str, options: ImageOptions, *, force_replay: bool = False
+        self,
+        session: SessionRecord,
+        prompt: str,
+        options: ImageOptions,
+        progress: Progress,
+        *,
+        force_replay: bool = False,
     ) -> TurnRequest:
         store = self.s.settings.store_responses
         if store and not force_replay:
@@ -279,7 +232,7 @@ class Generator:
             req = build_turn(
                 session, prompt, options, store=store, history=history, latest_image=image, force_replay=True
             )
-        return _with_partials(req, self.partial_images)
+        return replace(req, partial_images=self.partials_for(progress))
 
     def preview_bytes(self, revised: Sequence[str | None], model_text: str, usage: dict[str, Any]) -> int:
         """Raw bytes each preview may take so that the whole result fits the budget."""
@@ -371,24 +324,11 @@ class Generator:
         )  # fmt: skip
 
 
-def check_prompt(prompt: str) -> str:
-    prompt = prompt.strip()
-    if not prompt:
-        raise errors.InvalidInput("prompt must not be empty: describe the image to draw or the change to make.")
-    return prompt
-
-
 def _attached(req: TurnRequest, att: Attachments) -> TurnRequest:
     return replace(req, input_images=att.images, mask=att.mask, input_fidelity=att.input_fidelity)
 
 
-def _with_partials(req: TurnRequest, n: int) -> TurnRequest:
-    return replace(req, partial_images=n)
-
-
 def _save_partial(b64: str, path: Path) -> None:
-    from openai_image_mcp.imaging import make_preview
     from openai_image_mcp.workspace import write_atomic
 
-    preview = make_preview(base64.b64decode(b64), max_side=PARTIAL_PREVIEW_SIDE, max_bytes=PARTIAL_PREVIEW_BYTES)
-    write_atomic(path, preview.data)
+    write_atomic(path, base64.b64decode(b64))

@@ -63,9 +63,9 @@ def register_resources(mcp: MCPServer, service: ImageService) -> None:
     async def partial_preview(job_id: str, index: str) -> bytes:
         if not (_HEX.fullmatch(job_id) and index.isdigit()):
             raise ResourceError("Not a partial preview URI.")
-        path = service.workspace.previews_root / job_id / f"partial_{int(index)}.webp"
+        raw = service.workspace.previews_root / job_id / f"partial_{int(index)}.img"
         try:
-            return await anyio.Path(path).read_bytes()
+            return await anyio.to_thread.run_sync(_partial_webp, raw, limiter=service.cpu)
         except OSError as exc:
             raise ResourceError(f"No partial preview {index} for job '{job_id}' (previews are kept a day).") from exc
 
@@ -113,3 +113,20 @@ async def dynamic_resources(service: ImageService) -> list[Resource]:
         for i in images
     ]
     return listed
+
+
+PARTIAL_PREVIEW_SIDE = 384
+PARTIAL_PREVIEW_BYTES = 40_000
+
+
+def _partial_webp(raw: Path) -> bytes:
+    """The WebP preview of a partial image, made on first read and kept beside it."""
+    from openai_image_mcp.imaging import make_preview
+    from openai_image_mcp.workspace import write_atomic
+
+    cached = raw.with_suffix(".webp")
+    if cached.exists():
+        return cached.read_bytes()
+    preview = make_preview(raw.read_bytes(), max_side=PARTIAL_PREVIEW_SIDE, max_bytes=PARTIAL_PREVIEW_BYTES)
+    write_atomic(cached, preview.data)
+    return preview.data

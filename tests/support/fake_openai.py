@@ -138,7 +138,7 @@ class _B64(str):
         return value
 
 
-_IMAGE_CACHE: collections.OrderedDict[tuple[int, int, str, bool], tuple[bytes, str]] = collections.OrderedDict()
+_IMAGE_CACHE: collections.OrderedDict[tuple[int, int, str, bool, bool], tuple[bytes, str]] = collections.OrderedDict()
 _IMAGE_CACHE_BUDGET = 256 * 1024 * 1024  # bytes of images + base64 kept; least recently used go first
 _IMAGE_LOCK = threading.Lock()
 _FORMATS = ("png", "jpeg", "webp", "gif", "svg")
@@ -153,7 +153,7 @@ def _norm_format(fmt: str) -> str:
     return fmt
 
 
-def _render(width: int, height: int, fmt: str, transparent: bool) -> bytes:
+def _render(width: int, height: int, fmt: str, transparent: bool, flat: bool = False) -> bytes:
     if fmt == "svg":
         opacity = ' fill-opacity="0.6"' if transparent else ""
         svg = (
@@ -173,8 +173,10 @@ def _render(width: int, height: int, fmt: str, transparent: bool) -> bytes:
             Image.radial_gradient("L").resize(size, resample),
         ],
     )
-    noise = Image.merge("RGB", [Image.effect_noise(size, 8) for _ in range(3)])
-    img: Image.Image = ImageChops.add(base, noise, 1.0, -128)
+    img: Image.Image = base
+    if not flat:  # per-pixel noise makes the PNG as large as a photo's; flat images are small and cheap
+        noise = Image.merge("RGB", [Image.effect_noise(size, 8) for _ in range(3)])
+        img = ImageChops.add(base, noise, 1.0, -128)
     if transparent:
         # opaque disc in the middle, fully transparent corners, a soft ring between
         lut = [255 if v < 100 else 0 if v > 140 else (140 - v) * 6 for v in range(256)]
@@ -193,17 +195,19 @@ def _render(width: int, height: int, fmt: str, transparent: bool) -> bytes:
     return buf.getvalue()
 
 
-def _photo(width: int, height: int, fmt: str = "png", transparent: bool = False) -> tuple[bytes, str]:
+def _photo(
+    width: int, height: int, fmt: str = "png", transparent: bool = False, flat: bool = False
+) -> tuple[bytes, str]:
     fmt = _norm_format(fmt)
     if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE):
         raise ValueError(f"image size {width}x{height} out of range")
-    key = (width, height, fmt, bool(transparent))
+    key = (width, height, fmt, bool(transparent), flat)
     with _IMAGE_LOCK:
         hit = _IMAGE_CACHE.get(key)
         if hit is not None:
             _IMAGE_CACHE.move_to_end(key)
             return hit
-    data = _render(width, height, fmt, bool(transparent))
+    data = _render(width, height, fmt, bool(transparent), flat)
     value = (data, _B64.of(data))
     with _IMAGE_LOCK:
         _IMAGE_CACHE[key] = value
@@ -225,13 +229,13 @@ def photo_like_b64(width: int, height: int, *, fmt: str = "png", transparent: bo
     return _photo(width, height, fmt, transparent)[1]
 
 
-async def _photo_async(width: int, height: int, fmt: str, transparent: bool) -> tuple[bytes, str]:
-    key = (width, height, _norm_format(fmt), bool(transparent))
+async def _photo_async(width: int, height: int, fmt: str, transparent: bool, flat: bool = False) -> tuple[bytes, str]:
+    key = (width, height, _norm_format(fmt), bool(transparent), flat)
     with _IMAGE_LOCK:
         hit = _IMAGE_CACHE.get(key)
     if hit is not None:
         return hit
-    return await asyncio.to_thread(_photo, width, height, fmt, transparent)
+    return await asyncio.to_thread(_photo, width, height, fmt, transparent, flat)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -522,9 +526,11 @@ class _SSEResponse:
 class FakeOpenAI:
     """A loopback fake of the OpenAI API; see the module docstring."""
 
-    def __init__(self, *, latency: float = 0.0, validate: bool = True) -> None:
+    def __init__(self, *, latency: float = 0.0, validate: bool = True, flat_images: bool = False) -> None:
         self.latency = latency
         self.validate = validate
+        #: smooth images without noise (tens of KB instead of megabytes), for load runs
+        self.flat_images = flat_images
         self.requests: list[RecordedRequest] = []
         self.schema_errors: list[str] = []
         self.disconnects: list[Disconnect] = []
@@ -1062,7 +1068,7 @@ class FakeOpenAI:
         stream = params.get("stream") is True
         partials = params.get("partial_images") or 0
         partials = max(0, min(3, int(partials))) if stream else 0
-        _, b64 = await _photo_async(width, height, fmt, background == "transparent")
+        _, b64 = await _photo_async(width, height, fmt, background == "transparent", self.flat_images)
         size = f"{width}x{height}"
         image_tokens = sum(_image_input_tokens(s) for s in input_sizes)
         text_tokens = _text_tokens(prompt)
@@ -1107,7 +1113,7 @@ class FakeOpenAI:
         if partials:
             pw, ph = self._partial_size(width, height)
             pfmt = fmt if fmt in ("png", "jpeg", "webp") else "png"
-            _, partial_b64 = await _photo_async(pw, ph, pfmt, background == "transparent")
+            _, partial_b64 = await _photo_async(pw, ph, pfmt, background == "transparent", self.flat_images)
             for i, offset in enumerate(_partial_offsets(latency, partials)):
                 events = [
                     _sse(
@@ -1333,12 +1339,14 @@ class FakeOpenAI:
                 }
                 out_image = 0
             else:
-                _, item["result"] = await _photo_async(width, height, fmt, background == "transparent")
+                _, item["result"] = await _photo_async(
+                    width, height, fmt, background == "transparent", self.flat_images
+                )
                 partials = max(0, min(3, int(tool.get("partial_images") or 0))) if stream else 0
                 if partials:
                     pw, ph = self._partial_size(width, height)
                     pfmt = fmt if fmt in ("png", "jpeg", "webp") else "png"
-                    _, partial_b64 = await _photo_async(pw, ph, pfmt, background == "transparent")
+                    _, partial_b64 = await _photo_async(pw, ph, pfmt, background == "transparent", self.flat_images)
                 out_image = _image_output_tokens(quality, width, height) + 100 * partials
             image_usage = {
                 "input_tokens": text_in + image_in,

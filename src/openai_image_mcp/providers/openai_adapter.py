@@ -20,6 +20,7 @@ import openai
 from openai import AsyncOpenAI
 
 from openai_image_mcp import errors
+from openai_image_mcp.logs import annotate
 from openai_image_mcp.models import (
     EditRequest,
     ImageOptions,
@@ -29,7 +30,6 @@ from openai_image_mcp.models import (
     ProviderResult,
     TurnRequest,
 )
-from openai_image_mcp.logs import annotate
 from openai_image_mcp.providers.base import EventSink
 from openai_image_mcp.providers.openai_errors import failed_call_error, map_exception, response_error
 

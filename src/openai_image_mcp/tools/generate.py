@@ -11,9 +11,9 @@ from pydantic import Field
 
 from openai_image_mcp import results
 from openai_image_mcp.attachments import Attachments
-from openai_image_mcp.generation import Generation
 from openai_image_mcp.jobs import Job
 from openai_image_mcp.models import ImageOptions, SessionRecord
+from openai_image_mcp.outcome import Generation
 from openai_image_mcp.service import ImageService
 from openai_image_mcp.tools.jobs import run_as_job
 from openai_image_mcp.tools.schemas import (

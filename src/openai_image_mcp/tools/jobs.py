@@ -11,8 +11,8 @@ from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from openai_image_mcp import errors, results
-from openai_image_mcp.generation import Generation
 from openai_image_mcp.jobs import Job
+from openai_image_mcp.outcome import Generation
 from openai_image_mcp.service import ImageService
 from openai_image_mcp.tools.render import generation_result
 from openai_image_mcp.tools.schemas import GenerationOutput, WaitArg

@@ -8,8 +8,8 @@ from pathlib import Path
 from mcp.types import CallToolResult, ResourceLink
 
 from openai_image_mcp import results
-from openai_image_mcp.generation import Generation
 from openai_image_mcp.models import ImageRecord, SessionRecord, TurnRecord
+from openai_image_mcp.outcome import Generation
 from openai_image_mcp.tools.schemas import GenerationOutput, ImageOut, SessionOut, TurnOut
 from openai_image_mcp.workspace import metadata_path
 
