@@ -78,7 +78,6 @@ class ImageService:
         if interrupted:
             log.warning("%d turn(s) were in flight when the server last stopped; marked interrupted", interrupted)
         await self.jobs_store.mark_interrupted(now=time.time())
-        await anyio.to_thread.run_sync(self.workspace.sweep_temporaries)
 
     async def stop(self) -> None:
         await self.jobs.stop()
@@ -203,7 +202,12 @@ class ImageService:
             log.warning("could not clean up uploaded files: %s", exc)
 
     async def housekeeping(self, every: float = 60.0) -> None:
-        """Runs for the server's life: expires idle sessions and deletes their uploads."""
+        """Runs for the server's life, off the start-up path: removes what a crash left (hidden temporary
+        files, old partial previews), then every minute expires idle sessions and deletes their uploads."""
+        started = self.stats.started_at
+        removed = await anyio.to_thread.run_sync(lambda: self.workspace.sweep_temporaries(older_than=started))
+        if removed:
+            log.warning("removed %d temporary file(s) left by an earlier crash", removed)
         while True:
             await anyio.sleep(every)
             try:

@@ -104,13 +104,19 @@ class Workspace:
             return False
         return True
 
-    def sweep_temporaries(self, *, preview_age: float = 86_400) -> int:
-        """Remove temporary files a crash left behind, and partial previews older than a day."""
+    def sweep_temporaries(self, *, older_than: float | None = None, preview_age: float = 86_400) -> int:
+        """Remove temporary files a crash left behind (those older than ``older_than``, a timestamp, so a
+        write in progress is never touched), and partial previews older than a day."""
         removed = 0
+        cutoff_tmp = time.time() if older_than is None else older_than
         if self.root.exists():
             for tmp in self.root.rglob(f"{TEMP_PREFIX}*"):
-                tmp.unlink(missing_ok=True)
-                removed += 1
+                try:
+                    if tmp.stat().st_mtime < cutoff_tmp:
+                        tmp.unlink()
+                        removed += 1
+                except FileNotFoundError:
+                    continue
         if self.previews_root.exists():
             cutoff = time.time() - preview_age
             for folder in self.previews_root.iterdir():
