@@ -62,3 +62,36 @@ def test_logs_go_to_stderr_and_stdout_stays_protocol_only(workspace: Path) -> No
 def test_console_script_and_module_agree() -> None:
     out = subprocess.run([sys.executable, "-m", "openai_image_mcp", "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.startswith("openai-image-mcp ")
+
+
+async def test_streamable_http_transport_on_localhost(workspace: Path) -> None:
+    import socket
+
+    import anyio
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {"PATH": os.environ.get("PATH", ""), "OPENAI_IMAGE_MCP_WORKSPACE": str(workspace)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "openai_image_mcp", "serve", "--transport", "http", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with anyio.fail_after(20):
+            while True:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                        break
+                except OSError:
+                    await anyio.sleep(0.1)
+        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+            names = {t.name for t in (await client.list_tools()).tools}
+            assert "generate_image" in names
+            r = await client.call_tool("get_usage_guide", {})
+            assert not r.is_error
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
