@@ -1,6 +1,10 @@
 """Product shots and UI assets: presets turned into prompts (:mod:`openai_image_mcp.presets`), drawn
 with the Images API on the configured image model and filed under ``products/<product>/`` and
-``ui_assets/<asset type>/``. A product batch draws its images concurrently."""
+``ui_assets/<asset type>/``. A product batch draws its images concurrently.
+
+With a ``session_id`` the preset prompt becomes a turn of that session instead (filed with the
+session's images), so the next ``generate_image_in_session`` refines it; a session's turns run one
+after another, so a batch there is one image."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from openai_image_mcp.errors import InvalidInput
 from openai_image_mcp.models import ImageOptions
 from openai_image_mcp.outcome import Generation, Progress
 from openai_image_mcp.presets import ProductPlan, UIPlan
@@ -17,11 +22,22 @@ if TYPE_CHECKING:
 
 
 async def product_batch(
-    service: ImageService, product: str, plan: ProductPlan, quality: str, progress: Progress
+    service: ImageService,
+    product: str,
+    plan: ProductPlan,
+    quality: str,
+    progress: Progress,
+    *,
+    session_id: str | None = None,
 ) -> Generation:
-    options = ImageOptions(
-        size=plan.size, quality=quality, background=plan.background, output_format=plan.output_format
-    )
+    options = _options(plan, quality)
+    if session_id:
+        if len(plan.prompts) > 1:
+            raise InvalidInput(
+                "batch_count must be 1 with session_id: a session's turns run one after another. "
+                "Leave session_id empty to draw a batch at once."
+            )
+        return await service.generator.in_session(session_id, plan.prompts[0], options, progress, use_case="product")
     results: list[Generation | None] = [None] * len(plan.prompts)
 
     async def one(i: int, prompt: str) -> None:
@@ -45,11 +61,17 @@ async def product_batch(
 
 
 async def ui_asset(
-    service: ImageService, asset_type: str, plan: UIPlan, quality: str, progress: Progress
+    service: ImageService,
+    asset_type: str,
+    plan: UIPlan,
+    quality: str,
+    progress: Progress,
+    *,
+    session_id: str | None = None,
 ) -> Generation:
-    options = ImageOptions(
-        size=plan.size, quality=quality, background=plan.background, output_format=plan.output_format
-    )
+    options = _options(plan, quality)
+    if session_id:
+        return await service.generator.in_session(session_id, plan.prompt, options, progress, use_case="ui_asset")
     return await service.generator.one_shot(
         plan.prompt, options, progress, model=service.settings.image_model, use_case="ui_asset", subfolder=asset_type
     )

@@ -303,3 +303,19 @@ async def test_style_series_sessions_keep_their_own_folder_and_style(
     root = workspace / "generated_images" / "style_series"
     assert folders == [root / "autumn-leaves", root / "autumn-leaves-2"]
     assert "style series" in fake.requests_to("/responses")[0].json["instructions"]  # type: ignore[index]
+
+
+async def test_product_and_ui_asset_as_session_turns(client: Client, fake: FakeOpenAI) -> None:
+    sid = await new_session(client, "shop catalogue")
+    r = await client.call_tool("generate_product_image", {"product_description": "a mug", "session_id": sid})
+    assert not r.is_error, r.content
+    assert r.structured_content["turn"] == 1 and r.structured_content["use_case"] == "product"  # type: ignore[index]
+    ui = await client.call_tool(
+        "generate_ui_asset", {"asset_type": "logo", "description": "mug shop", "session_id": sid}
+    )
+    assert ui.structured_content["turn"] == 2  # type: ignore[index]
+    assert fake.requests_to("/responses")[-1].json["previous_response_id"] == r.structured_content["response_id"]  # type: ignore[index]
+    batch = await client.call_tool(
+        "generate_product_image", {"product_description": "a mug", "session_id": sid, "batch_count": 2}
+    )
+    assert batch.is_error and "batch_count must be 1" in batch.structured_content["error"]  # type: ignore[index]

@@ -165,7 +165,10 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         ctx: Context,
         session_id: Annotated[
             str | None,
-            Field(max_length=200, description="Accepted for compatibility with the original tool; not a session turn."),
+            Field(
+                max_length=200,
+                description="Optional: draw it as a turn of this session (batch_count 1), to refine it there.",
+            ),
         ] = None,
         background_type: ProductBackground = "white",
         angle: ProductAngle = "three_quarter",
@@ -188,8 +191,8 @@ def register(mcp: MCPServer, service: ImageService) -> None:
             return await run_as_job(
                 service,
                 "generate_product_image",
-                lambda job: product_batch(service, product_description, plan, quality, job),
-                session_id=None,
+                lambda job: product_batch(service, product_description, plan, quality, job, session_id=session_id),
+                session_id=session_id,
                 wait_seconds=wait_seconds,
                 ctx=ctx,
                 next_step="Pick one and refine it with edit_image or promote_image_to_session.",
@@ -204,7 +207,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         ctx: Context,
         session_id: Annotated[
             str | None,
-            Field(max_length=200, description="Accepted for compatibility with the original tool; not a session turn."),
+            Field(max_length=200, description="Optional: draw it as a turn of this session, to refine it there."),
         ] = None,
         theme: UITheme = "light",
         style_preset: UIStyle = "flat",
@@ -229,8 +232,8 @@ def register(mcp: MCPServer, service: ImageService) -> None:
             return await run_as_job(
                 service,
                 "generate_ui_asset",
-                lambda job: ui_asset(service, asset_type, plan, quality, job),
-                session_id=None,
+                lambda job: ui_asset(service, asset_type, plan, quality, job, session_id=session_id),
+                session_id=session_id,
                 wait_seconds=wait_seconds,
                 ctx=ctx,
                 next_step="Refine it with edit_image, or generate variants with another style_preset.",
