@@ -58,7 +58,13 @@ def make_preview(data: bytes, *, max_side: int, max_bytes: int) -> Preview:
     with Image.open(io.BytesIO(data)) as src:
         if src.format == "JPEG":
             src.draft("RGB", (max_side, max_side))
-        img = src.convert("RGBA" if src.mode in ("RGBA", "LA", "P", "PA") else "RGB")
+        src.load()
+        # RGB and RGBA are used as they are (a convert would copy megabytes for nothing)
+        img = src if src.mode in ("RGB", "RGBA") else src.convert("RGBA" if src.mode in ("LA", "P", "PA") else "RGB")
+        return _shrink_and_encode(img, max_side=max_side, max_bytes=max_bytes)
+
+
+def _shrink_and_encode(img: Image.Image, *, max_side: int, max_bytes: int) -> Preview:
     longest = max(img.size)
     if longest > max_side:
         factor = longest // max_side
