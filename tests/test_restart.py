@@ -10,6 +10,7 @@ from mcp import Client
 from openai_image_mcp.config import Settings
 from openai_image_mcp.server import create_server
 from openai_image_mcp.store import Database, SessionStore
+from openai_image_mcp.store.journal import FileJournal
 from tests.support.fake_openai import FakeOpenAI
 from tests.tools.test_generate import new_session
 
@@ -44,3 +45,25 @@ async def test_turn_in_flight_at_shutdown_is_reported_interrupted(settings: Sett
         assert turn["status"] == "interrupted"
         r = await client.call_tool("generate_image_in_session", {"session_id": sid, "prompt": "again"})
         assert not r.is_error
+
+
+async def test_files_a_crash_left_before_their_commit_are_removed_at_start(
+    settings: Settings, fake: FakeOpenAI
+) -> None:
+    async with Client(create_server(settings)) as client:
+        sid = await new_session(client)
+        kept = await client.call_tool("generate_image_in_session", {"session_id": sid, "prompt": "a fox"})
+    kept_path = Path(kept.structured_content["file_path"])  # type: ignore[index]
+    # what a kill between the rename and the commit leaves: a journal entry, the files, no row
+    orphan = kept_path.with_name("image_002.png")
+    orphan.write_bytes(kept_path.read_bytes())
+    orphan.with_name("image_002_metadata.json").write_text("{}")
+    db = Database(settings.database_path)
+    db.open()
+    await FileJournal(db).intend([orphan])
+    db.close()
+    async with Client(create_server(settings)) as client:
+        status = await client.call_tool("get_session_status", {"session_id": sid})
+        assert len(status.structured_content["images"]) == 1  # type: ignore[index]
+    assert not orphan.exists() and not orphan.with_name("image_002_metadata.json").exists()
+    assert kept_path.exists()

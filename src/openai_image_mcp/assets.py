@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from openai_image_mcp.errors import InvalidInput
+from openai_image_mcp.errors import ImageServerError, InvalidInput
 from openai_image_mcp.models import ImageOptions
 from openai_image_mcp.outcome import Generation, Progress
 from openai_image_mcp.presets import ProductPlan, UIPlan
@@ -45,9 +45,12 @@ async def product_batch(
             prompt, options, progress, model=service.settings.image_model, use_case="product", subfolder=product
         )
 
-    async with anyio.create_task_group() as tg:
-        for i, prompt in enumerate(plan.prompts):
-            tg.start_soon(one, i, prompt)
+    try:
+        async with anyio.create_task_group() as tg:
+            for i, prompt in enumerate(plan.prompts):
+                tg.start_soon(one, i, prompt)
+    except* ImageServerError as group:  # report the first failure as itself, not as a group
+        raise group.exceptions[0] from None
     done = [g for g in results if g is not None]
     first = done[0]
     return Generation(

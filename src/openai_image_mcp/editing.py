@@ -7,7 +7,6 @@ image) and add what is theirs: reading inputs safely, masks, lineage in the meta
 
 from __future__ import annotations
 
-import shutil
 import time
 import uuid
 from dataclasses import replace
@@ -28,7 +27,7 @@ from openai_image_mcp.models import (
 )
 from openai_image_mcp.options import check_options, input_fidelity_for
 from openai_image_mcp.outcome import Generation, Progress, check_prompt
-from openai_image_mcp.workspace import metadata_path, write_json_atomic
+from openai_image_mcp.workspace import metadata_path, write_atomic, write_json_atomic
 
 if TYPE_CHECKING:
     from openai_image_mcp.service import ImageService
@@ -164,28 +163,24 @@ class Editor:
         if ours is not None and ours.prompt and ours.prompt not in description:
             description = f"{description}\nThe session starts from an image made from: {ours.prompt}"
         seed = _seed_record(loaded, session_id_hint)
-        session = await svc.create_session(
-            description, None, name, seed=seed, last_response_id=chain, session_id=session_id_hint
-        )
-        path = svc.workspace.session_image_path(session, 1, _ext(loaded.image.mime_type))
-        seed = replace(seed, path=str(path), session_id=session.id)
-        metadata = {
-            **seed.metadata,
-            "file_path": str(path),
-            "session_id": session.id,
-        }
-        seed = replace(seed, metadata=metadata)
+        # Filing the seed is short; done under a shield so that a cancel cannot leave half a session
+        # (a session without its seed, or a seed without its row).
+        with anyio.CancelScope(shield=True):
+            session = await svc.create_session(
+                description, None, name, seed=seed, last_response_id=chain, session_id=session_id_hint
+            )
+            path = svc.workspace.session_image_path(session, 1, _ext(loaded.image.mime_type))
+            metadata = {**seed.metadata, "file_path": str(path), "session_id": session.id}
+            seed = replace(seed, path=str(path), session_id=session.id, metadata=metadata)
+            data = loaded.image.data
 
-        def file_seed() -> None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if ours is not None:
-                shutil.copyfile(ours.path, path)
-            else:
-                path.write_bytes(loaded.image.data)
-            write_json_atomic(metadata_path(path), metadata)
+            def file_seed() -> None:
+                write_atomic(path, Path(ours.path).read_bytes() if ours is not None else data)
+                write_json_atomic(metadata_path(path), metadata)
 
-        await anyio.to_thread.run_sync(file_seed)
-        await svc.images.add([seed])
+            await svc.journal.intend([path])
+            await anyio.to_thread.run_sync(file_seed)
+            await svc.images.add([seed])
         await svc.refresh_log(session.id)
         return await svc.get_session(session.id), seed
 

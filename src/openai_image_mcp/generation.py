@@ -34,7 +34,8 @@ from openai_image_mcp.models import (
 from openai_image_mcp.options import check_options, is_images_api_model
 from openai_image_mcp.outcome import Generation, Progress, Silent, check_prompt, preview_uri
 from openai_image_mcp.results import cap, json_size, preview_budget
-from openai_image_mcp.saving import SaveContext, discard, files_of, preview_files, save_images
+from openai_image_mcp.saving import SaveContext, discard, final_paths, preview_files, save_images
+from openai_image_mcp.workspace import metadata_path
 
 if TYPE_CHECKING:
     from openai_image_mcp.service import ImageService
@@ -274,22 +275,30 @@ class Generator:
         )
         budget = self.preview_bytes([i.revised_prompt for i in result.images], result.model_text, result.usage)
         side = svc.settings.preview_max_side
-        saved = await anyio.to_thread.run_sync(
-            lambda: save_images(result.images, paths, ctx, preview_side=side, preview_bytes=budget), limiter=svc.cpu
-        )
+        final = await anyio.to_thread.run_sync(final_paths, result.images, paths)
+        await svc.journal.intend(final)  # named before they exist: a crash from here on leaves no orphan
         try:
+            saved = await anyio.to_thread.run_sync(
+                lambda: save_images(result.images, final, ctx, preview_side=side, preview_bytes=budget),
+                limiter=svc.cpu,
+            )
             with anyio.CancelScope(shield=True):
                 records = [s.record for s in saved]
                 if session is not None and turn is not None:
                     await svc.sessions.complete_turn(
-                        turn, response_id=result.response_id, model_text=result.model_text, usage=result.usage,
-                        images=records, now=time.time(),
-                    )  # fmt: skip
+                        turn,
+                        response_id=result.response_id,
+                        model_text=result.model_text,
+                        usage=result.usage,
+                        images=records,
+                        now=time.time(),
+                    )
                 else:
                     await svc.images.add(records)
         except BaseException:
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(discard, files_of(saved))
+                await anyio.to_thread.run_sync(discard, [f for p in final for f in (p, metadata_path(p))])
+                await svc.journal.clear(final)
             raise
         svc.stats.generations_ok += 1
         svc.stats.images_saved += len(saved)

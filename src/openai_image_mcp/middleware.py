@@ -11,6 +11,7 @@ from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 
+from openai_image_mcp.budget import fit_to_budget
 from openai_image_mcp.logs import call_context
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,19 @@ def _shape_sdk_error(result: dict[str, Any]) -> dict[str, Any]:
         "suggestion": ARGUMENT_SUGGESTION if invalid else "Check the server log (stderr) and retry.",
     }
     return {**result, "content": [*content, {"type": "text", "text": json.dumps(data)}], "structuredContent": data}
+
+
+class ToolCallMiddleware:
+    """Every tools/call: a log correlation id, a structured error shape, and the result budget."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        result = await tool_call_middleware(ctx, call_next)
+        if ctx.method == "tools/call" and isinstance(result, dict):
+            result = fit_to_budget(result, self.budget)
+        return result
 
 
 async def tool_call_middleware(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:

@@ -55,6 +55,17 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
 
+def final_paths(images: Sequence[ProviderImage], paths: Sequence[Path]) -> list[Path]:
+    """Where each image will be written: its planned path with the extension of its real format."""
+    from openai_image_mcp.imaging import probe
+
+    out = []
+    for image, path in zip(images, paths, strict=True):
+        fmt = _FORMAT_BY_PIL.get(probe(image.data).format, image.output_format)
+        out.append(path if path.suffix.lstrip(".") == fmt else path.with_suffix(f".{fmt}"))
+    return out
+
+
 def save_images(
     images: Sequence[ProviderImage],
     paths: Sequence[Path],
@@ -63,7 +74,8 @@ def save_images(
     preview_side: int,
     preview_bytes: int,
 ) -> list[SavedImage]:
-    """Write each image and its ``*_metadata.json``; return rows (not yet committed) and previews."""
+    """Write each image and its ``*_metadata.json`` at ``paths`` (from :func:`final_paths`, recorded in the
+    journal first); return rows (not yet committed) and previews."""
     from openai_image_mcp.imaging import make_preview, probe
 
     written: list[Path] = []
@@ -143,14 +155,6 @@ def discard(paths: Sequence[Path | str]) -> None:
     """Remove files of a generation whose rows could not be committed."""
     for p in paths:
         Path(p).unlink(missing_ok=True)
-
-
-def files_of(saved: Sequence[SavedImage]) -> list[Path]:
-    out: list[Path] = []
-    for s in saved:
-        out.append(Path(s.record.path))
-        out.append(metadata_path(Path(s.record.path)))
-    return out
 
 
 def preview_files(records: Sequence[ImageRecord], *, preview_side: int, preview_bytes: int) -> list[SavedImage]:

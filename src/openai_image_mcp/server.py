@@ -17,7 +17,7 @@ from mcp.types import Resource
 
 from openai_image_mcp import __version__
 from openai_image_mcp.config import Settings
-from openai_image_mcp.middleware import tool_call_middleware
+from openai_image_mcp.middleware import ToolCallMiddleware
 from openai_image_mcp.providers.base import ImageProvider
 from openai_image_mcp.resources import dynamic_resources, register_resources
 from openai_image_mcp.service import ImageService
@@ -72,7 +72,7 @@ def create_server(
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level=settings.log_level,
-        middleware=[tool_call_middleware],
+        middleware=[ToolCallMiddleware(settings.result_budget_bytes)],
     )
     register_tools(mcp, service)
     register_resources(mcp, service)

@@ -31,6 +31,7 @@ from openai_image_mcp.providers.base import ImageProvider
 from openai_image_mcp.stats import ServerStats
 from openai_image_mcp.store import Database, ImageStore, SessionStore
 from openai_image_mcp.store.jobs import JobStore
+from openai_image_mcp.store.journal import FileJournal
 from openai_image_mcp.store.uploads import UploadStore
 from openai_image_mcp.workspace import Workspace, write_conversation_log
 
@@ -60,6 +61,7 @@ class ImageService:
         self.jobs_store = JobStore(self.db)
         self.jobs = JobManager(self.jobs_store)
         self.uploads = UploadStore(self.db)
+        self.journal = FileJournal(self.db)
         self.attacher = Attacher(self)
         self.generator = Generator(self)
         self.editor = Editor(self)
@@ -74,6 +76,9 @@ class ImageService:
             await anyio.to_thread.run_sync(_open)
         except OSError as exc:
             raise errors.StorageError(f"Cannot create the workspace {self.settings.workspace}: {exc}") from exc
+        orphans = await self.journal.recover()
+        if orphans:
+            log.warning("removed %d image file(s) a crash left without a record: %s", len(orphans), orphans)
         interrupted = await self.sessions.mark_interrupted(now=time.time())
         if interrupted:
             log.warning("%d turn(s) were in flight when the server last stopped; marked interrupted", interrupted)

@@ -87,3 +87,16 @@ async def test_sse_parser_handles_done_and_multiline_data() -> None:
             yield line
 
     assert [e["type"] async for e in _sse_events(lines())] == ["x", "y"]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 1000])
+async def test_sse_lines_split_only_at_cr_and_lf(size: int) -> None:
+    from openai_image_mcp.providers.openai_adapter import sse_lines
+
+    raw = "a\r\nb\rc\n\nd\u2028e\u2029f\u0085g\r\n".encode()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for i in range(0, len(raw), size):
+            yield raw[i : i + size]
+
+    assert [line async for line in sse_lines(chunks())] == ["a", "b", "c", "", "d\u2028e\u2029f\u0085g"]

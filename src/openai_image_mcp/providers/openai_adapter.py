@@ -147,7 +147,7 @@ class OpenAIProvider:
                     request_id = raw.headers.get("x-request-id")
                     annotate(openai_request_id=request_id or "")
                     log.debug("OpenAI is streaming %s (request %s)", kwargs.get("model"), request_id)
-                    async for event in _sse_events(raw.http_response.aiter_lines()):
+                    async for event in _sse_events(sse_lines(raw.http_response.aiter_bytes())):
                         await self._dispatch(event, events, finals, request_id)
                 finally:
                     with anyio.CancelScope(shield=True), anyio.move_on_after(2):
@@ -266,6 +266,39 @@ class OpenAIProvider:
             raise errors.ProviderTimeout(f"Deleting {file_id} from OpenAI timed out.") from exc
         except openai.OpenAIError as exc:
             raise map_exception(exc) from exc
+
+
+async def sse_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
+    """Lines of an event stream: split at CR, LF or CRLF only, as the SSE format says (``str.splitlines``
+    would also split inside JSON at U+2028, U+2029 and U+0085), decoded as UTF-8 once complete. Each
+    byte is scanned once, so a multi-megabyte image line costs a few memchr passes."""
+    buffer = bytearray()
+    skip_lf = False
+    async for chunk in chunks:
+        if skip_lf and chunk[:1] == b"\n":
+            chunk = chunk[1:]
+        skip_lf = False
+        start = len(buffer)
+        buffer += chunk
+        while True:
+            cr, lf = buffer.find(b"\r", start), buffer.find(b"\n", start)
+            ends = [i for i in (cr, lf) if i != -1]
+            if not ends:
+                break
+            end = min(ends)
+            line = bytes(buffer[:end])
+            if buffer[end] == 13:  # CR, maybe followed by LF (possibly in the next chunk)
+                if end + 1 < len(buffer):
+                    cut = end + 2 if buffer[end + 1] == 10 else end + 1
+                else:
+                    cut, skip_lf = end + 1, True
+            else:
+                cut = end + 1
+            del buffer[:cut]
+            start = 0
+            yield line.decode("utf-8")
+    if buffer:
+        yield bytes(buffer).decode("utf-8")
 
 
 async def _sse_events(lines: AsyncIterator[str]) -> AsyncIterator[dict[str, Any]]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from openai_image_mcp.models import ImageRecord
 from openai_image_mcp.store.db import Database
+from openai_image_mcp.store.journal import clear_in
 
 _COLUMNS = (
     "id, session_id, turn_id, path, sha256, file_size, width, height, mime_type, use_case, prompt, "
@@ -66,9 +67,12 @@ class ImageStore:
         self._db = db
 
     async def add(self, records: Sequence[ImageRecord]) -> None:
+        """Commit rows (and take their files out of the write-ahead journal, in the same transaction)."""
+
         def op(conn: sqlite3.Connection) -> None:
             for rec in records:
                 insert_image(conn, rec)
+            clear_in(conn, [rec.path for rec in records])
 
         await self._db.run(op)
 

@@ -94,10 +94,18 @@ ALTER TABLE sessions ADD COLUMN pending_image_id TEXT;
 ALTER TABLE sessions ADD COLUMN style_series TEXT;
 """
 
+M004_FILE_JOURNAL = """
+CREATE TABLE pending_files (
+    path       TEXT PRIMARY KEY,
+    created_at REAL NOT NULL
+);
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema: sessions, turns, images", M001_INITIAL),
     (2, "generation jobs", M002_JOBS),
     (3, "uploaded files, promoted and style-series sessions", M003_UPLOADS_AND_SEEDS),
+    (4, "write-ahead journal of image files", M004_FILE_JOURNAL),
 ]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from openai_image_mcp.models import ImageRecord, SessionRecord, TurnRecord, TurnStatus
 from openai_image_mcp.store.db import Database
 from openai_image_mcp.store.images import insert_image
+from openai_image_mcp.store.journal import clear_in
 
 _SESSION_SELECT = """
 SELECT s.*,
@@ -190,11 +191,13 @@ class SessionStore:
         images: Sequence[ImageRecord],
         now: float,
     ) -> None:
-        """Record the turn's images and outcome, and advance the session's chain, atomically."""
+        """Record the turn's images and outcome, and advance the session's chain, atomically (the images
+        leave the file journal in the same transaction)."""
 
         def op(conn: sqlite3.Connection) -> None:
             for rec in images:
                 insert_image(conn, rec)
+            clear_in(conn, [rec.path for rec in images])
             conn.execute(
                 "UPDATE turns SET status = 'completed', finished_at = ?, response_id = ?, model_text = ?,"
                 " usage_json = ? WHERE id = ?",

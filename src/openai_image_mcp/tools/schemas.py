@@ -64,6 +64,8 @@ class ToolOutput(BaseModel):
     error: str | None = None
     error_type: str | None = None
     suggestion: str | None = None
+    truncated: bool | None = Field(default=None, description="True when parts were shortened to fit the budget.")
+    note: str | None = None
 
 
 class ImageOut(BaseModel):
