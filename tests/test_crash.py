@@ -45,10 +45,6 @@ log = logging.getLogger(__name__)
 
 CRASH_RUNS = int(os.environ.get("CRASH_RUNS", "3"))
 IMAGE_SUFFIXES = {".png", ".jpeg", ".jpg", ".webp"}
-#: Files are named in a write-ahead journal before their rename and unnamed with their row's commit; start-up
-#: deletes whatever a kill left in between (test_kill_between_the_rename_and_the_commit_leaves_no_orphan), so the
-#: random runs accept no file without a row at all.
-ACCEPT_ORPHANS_OF_THE_INTERRUPTED_GENERATION = False
 
 
 def server_params(workspace: Path, fake: FakeOpenAI) -> StdioServerParameters:
@@ -178,21 +174,6 @@ async def crash_one(params: StdioServerParameters, fake: FakeOpenAI, run: Run) -
     wait_until_gone(pid)
 
 
-def orphans_of_the_interrupted_generation(
-    orphans: set[Path], run: Run, status: dict[str, Any], images_root: Path
-) -> set[Path]:
-    """The files without a row that the known bug explains: those of a generation the kill interrupted."""
-    explained: set[Path] = set()
-    turns = status["turns"]
-    if turns and turns[-1]["status"] == "interrupted":
-        stem = f"image_{len(status['images']) + 1:03d}"
-        folder = images_root / "sessions" / run.session_id / "images"
-        explained |= {p for p in orphans if p.parent == folder and p.name.startswith(stem)}
-    if run.concurrent and not run.answered("one-shot"):
-        explained |= {p for p in orphans if p.parent == images_root / "single_shot"}
-    return explained
-
-
 async def check_after_restart(params: StdioServerParameters, workspace: Path, run: Run) -> None:
     images_root = workspace / "generated_images"
     async with Client(params) as client:
@@ -232,11 +213,8 @@ async def check_after_restart(params: StdioServerParameters, workspace: Path, ru
         orphans = on_disk - rows - sidecars
         missing = (rows | sidecars) - on_disk
         assert missing == set(), f"rows whose file is missing: {sorted(missing)}"
-        accepted = set()
-        if ACCEPT_ORPHANS_OF_THE_INTERRUPTED_GENERATION:
-            accepted = orphans_of_the_interrupted_generation(orphans, run, status, images_root)
-        assert orphans - accepted == set(), f"files without a row: {sorted(orphans - accepted)}"
-        run.landed = where_the_kill_landed(run, turns, bool(accepted))
+        assert orphans == set(), f"files without a row: {sorted(orphans)}"
+        run.landed = where_the_kill_landed(run, turns)
 
         # the session goes on, and its numbering with it
         args = {"session_id": run.session_id, "prompt": "the fox lands", "quality": "low"}
@@ -246,14 +224,14 @@ async def check_after_restart(params: StdioServerParameters, workspace: Path, ru
     check_database(workspace)
 
 
-def where_the_kill_landed(run: Run, turns: list[dict[str, Any]], orphans: bool) -> str:
+def where_the_kill_landed(run: Run, turns: list[dict[str, Any]]) -> str:
     if run.answered("turn"):
         return "after the answer"
     if len(turns) == run.turns_before:
         return "before the turn began"
     if turns[-1]["status"] == "completed":
         return "after the commit, before the answer"
-    return "while saving: files in place, no row (known bug)" if orphans else "while OpenAI was drawing"
+    return "before the commit (OpenAI drawing, or the files being saved)"
 
 
 @pytest.mark.timeout(max(60, 10 * CRASH_RUNS))

@@ -7,15 +7,23 @@ import json
 import logging
 import secrets
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.shared.exceptions import MCPError
+from mcp.types import INTERNAL_ERROR
 
 from openai_image_mcp.budget import fit_to_budget
+from openai_image_mcp.errors import ImageServerError
 from openai_image_mcp.logs import call_context
+from openai_image_mcp.results import failure
+
+if TYPE_CHECKING:
+    from openai_image_mcp.service import ImageService
 
 log = logging.getLogger(__name__)
 
+STATEFUL_METHODS = frozenset({"tools/call", "resources/read", "resources/list"})
 ARGUMENT_SUGGESTION = "Fix the arguments to match the tool's input schema (see tools/list) and call it again."
 
 
@@ -34,12 +42,23 @@ def _shape_sdk_error(result: dict[str, Any]) -> dict[str, Any]:
 
 
 class ToolCallMiddleware:
-    """Every tools/call: a log correlation id, a structured error shape, and the result budget."""
+    """Every tools/call: waits until the server's state is open, a log correlation id, a structured error
+    shape, and the result budget. Resource reads wait for the state too."""
 
-    def __init__(self, budget: int) -> None:
-        self.budget = budget
+    def __init__(self, service: ImageService) -> None:
+        self.service = service
+        self.budget = service.settings.result_budget_bytes
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method in STATEFUL_METHODS and ctx.request_id is not None:
+            try:
+                await self.service.wait_ready()
+            except ImageServerError as exc:
+                if ctx.method != "tools/call":
+                    raise MCPError(code=INTERNAL_ERROR, message=exc.message) from exc
+                return fit_to_budget(
+                    failure(exc).model_dump(mode="json", by_alias=True, exclude_none=True), self.budget
+                )
         result = await tool_call_middleware(ctx, call_next)
         if ctx.method == "tools/call" and isinstance(result, dict):
             result = fit_to_budget(result, self.budget)

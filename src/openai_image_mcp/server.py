@@ -51,12 +51,12 @@ def create_server(
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[ImageService]:
-        await service.start()
         if settings.api_key is None and provider_factory is None:
             log.warning("OPENAI_API_KEY is not set: tools that call OpenAI will say how to set it")
         try:
             async with anyio.create_task_group() as tg:  # generations run here, beyond their tool call
                 service.jobs.bind(tg)
+                tg.start_soon(service.start_in_background)  # opening the state is off the start-up path
                 tg.start_soon(service.housekeeping)
                 yield service
                 await service.jobs.stop()
@@ -72,7 +72,7 @@ def create_server(
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level=settings.log_level,
-        middleware=[ToolCallMiddleware(settings.result_budget_bytes)],
+        middleware=[ToolCallMiddleware(service)],
     )
     register_tools(mcp, service)
     register_resources(mcp, service)

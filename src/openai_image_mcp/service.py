@@ -55,6 +55,8 @@ class ImageService:
         self._provider: ImageProvider | None = None
         self._locks: defaultdict[str, anyio.Lock] = defaultdict(anyio.Lock)
         self._provider_lock = anyio.Lock()
+        self._ready = anyio.Event()
+        self._start_error: errors.ImageServerError | None = None
         # Image CPU work (decode, hash, preview) in at most as many threads as cores: more threads would
         # only queue on the GIL and make the event loop wait behind them.
         self.cpu = anyio.CapacityLimiter(max(2, os.cpu_count() or 2))
@@ -83,6 +85,22 @@ class ImageService:
         if interrupted:
             log.warning("%d turn(s) were in flight when the server last stopped; marked interrupted", interrupted)
         await self.jobs_store.mark_interrupted(now=time.time())
+
+    async def start_in_background(self) -> None:
+        """:meth:`start` off the start-up path, so ``tools/list`` answers at once; calls that need the state
+        wait for :meth:`wait_ready`. A failure (an unwritable workspace) is kept and reported by every call."""
+        try:
+            await self.start()
+        except errors.ImageServerError as exc:
+            log.error("the server cannot use its workspace: %s", exc.message)
+            self._start_error = exc
+        finally:
+            self._ready.set()
+
+    async def wait_ready(self) -> None:
+        await self._ready.wait()
+        if self._start_error is not None:
+            raise self._start_error
 
     async def stop(self) -> None:
         await self.jobs.stop()
@@ -209,6 +227,9 @@ class ImageService:
     async def housekeeping(self, every: float = 60.0) -> None:
         """Runs for the server's life, off the start-up path: removes what a crash left (hidden temporary
         files, old partial previews), then every minute expires idle sessions and deletes their uploads."""
+        await self._ready.wait()
+        if self._start_error is not None:
+            return
         started = self.stats.started_at
         removed = await anyio.to_thread.run_sync(lambda: self.workspace.sweep_temporaries(older_than=started))
         if removed:

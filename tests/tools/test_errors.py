@@ -222,3 +222,13 @@ async def test_lost_chain_is_replayed_locally(client: Client, fake: FakeOpenAI) 
     replayed = fake.requests_to("/responses")[-1].json
     assert "previous_response_id" not in replayed  # type: ignore[operator]
     assert replayed["input"][0]["content"] == "a fox"  # type: ignore[index]
+
+
+async def test_unusable_workspace_is_reported_by_every_call(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    async with Client(create_server(Settings(workspace=blocker / "workspace"))) as client:
+        assert len((await client.list_tools()).tools) > 10
+        err = error_of(await client.call_tool("list_active_sessions", {}))
+        assert err["error_type"] == "storage_error"
+        assert str(blocker) in err["error"]
