@@ -206,10 +206,8 @@ class Generator:
         except errors.ChainBroken:
             log.warning("OpenAI lost the response chain; replaying the session locally")
             return None
-        except errors.ImageServerError as exc:
-            self.s.stats.record_failure(exc.error_type, time.monotonic() - started)
-            raise
-        self.s.stats.latencies.append(time.monotonic() - started)
+        finally:
+            self.s.stats.record_latency(time.monotonic() - started)
         return result
 
     async def _turn_request(
@@ -300,8 +298,7 @@ class Generator:
                 await anyio.to_thread.run_sync(discard, [f for p in final for f in (p, metadata_path(p))])
                 await svc.journal.clear(final)
             raise
-        svc.stats.generations_ok += 1
-        svc.stats.images_saved += len(saved)
+        svc.stats.record_generation(len(saved))
         log.info("saved %d image(s) to %s", len(saved), ", ".join(s.record.path for s in saved))
         await progress.report(100, "done")
         return Generation(

@@ -22,6 +22,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from openai_image_mcp import errors
+from openai_image_mcp.stats import ServerStats
 from openai_image_mcp.store.jobs import JobStore
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,9 @@ class Job:
 
 
 class JobManager:
-    def __init__(self, store: JobStore) -> None:
+    def __init__(self, store: JobStore, stats: ServerStats) -> None:
         self._store = store
+        self._stats = stats
         self._tg: TaskGroup | None = None
         self._running: dict[str, Job] = {}
         self._finished: OrderedDict[str, Job] = OrderedDict()
@@ -124,6 +126,8 @@ class JobManager:
                 )
                 error_type, error = job.error.error_type, job.error.message
             job.status = status
+            if error_type is not None:
+                self._stats.record_failure(error_type)
             with anyio.CancelScope(shield=True):
                 try:
                     await self._store.finish(

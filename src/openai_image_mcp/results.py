@@ -49,10 +49,6 @@ def preview_budget(total_budget: int, structured_estimate: int, n_images: int) -
     return max(2_000, int(room * 3 / 4) // max(1, n_images))
 
 
-def result_size(result: CallToolResult) -> int:
-    return len(result.model_dump_json(by_alias=True, exclude_none=True).encode("utf-8"))
-
-
 def success(
     structured: BaseModel,
     *,

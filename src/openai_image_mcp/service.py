@@ -61,7 +61,7 @@ class ImageService:
         # only queue on the GIL and make the event loop wait behind them.
         self.cpu = anyio.CapacityLimiter(max(2, os.cpu_count() or 2))
         self.jobs_store = JobStore(self.db)
-        self.jobs = JobManager(self.jobs_store)
+        self.jobs = JobManager(self.jobs_store, self.stats)
         self.uploads = UploadStore(self.db)
         self.journal = FileJournal(self.db)
         self.attacher = Attacher(self)

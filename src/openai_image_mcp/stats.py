@@ -37,15 +37,17 @@ class ServerStats:
     images_saved: int = 0
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=2000))
 
-    def record_success(self, openai_seconds: float, images: int) -> None:
-        self.generations_ok += 1
-        self.images_saved += images
+    def record_latency(self, openai_seconds: float) -> None:
+        """One OpenAI call, whatever its outcome."""
         self.latencies.append(openai_seconds)
 
-    def record_failure(self, error_type: str, openai_seconds: float | None = None) -> None:
+    def record_generation(self, images: int) -> None:
+        self.generations_ok += 1
+        self.images_saved += images
+
+    def record_failure(self, error_type: str) -> None:
+        """A generating tool call that ended without an image (any reason, cancellations included)."""
         self.failures[error_type] += 1
-        if openai_seconds is not None:
-            self.latencies.append(openai_seconds)
 
     def latency_summary(self) -> dict[str, float | int]:
         values = sorted(self.latencies)

@@ -97,13 +97,6 @@ class Workspace:
         stamp = time.strftime("%Y%m%d_%H%M%S", time.localtime())
         return folder / f"{stamp}_{slugify(prompt)}_{secrets.token_hex(3)}.{ext}"
 
-    def is_inside(self, path: Path) -> bool:
-        try:
-            path.resolve().relative_to(self.root.resolve())
-        except ValueError:
-            return False
-        return True
-
     def sweep_temporaries(self, *, older_than: float | None = None, preview_age: float = 86_400) -> int:
         """Remove temporary files a crash left behind (those older than ``older_than``, a timestamp, so a
         write in progress is never touched), and partial previews older than a day."""
