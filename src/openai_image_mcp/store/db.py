@@ -6,7 +6,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import anyio
 
@@ -57,6 +57,11 @@ class Database:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 result = fn(conn)
+                if isinstance(result, sqlite3.Cursor):
+                    # A cursor must not outlive the lock: finalizing its statement later, from whichever
+                    # thread collects it, would race the connection's next user (SQLITE_MISUSE).
+                    result.close()
+                    result = cast(T, None)
                 conn.execute("COMMIT")
                 return result
             except BaseException:
