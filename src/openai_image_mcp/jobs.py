@@ -112,7 +112,9 @@ class JobManager:
             job.error, error_type, error = exc, exc.error_type, exc.message
         except Exception as exc:
             log.exception("generation job %s crashed", job.id)
-            job.error = errors.ImageServerError(f"Internal error in {job.kind}; the server log has the details.")
+            job.error = errors.ImageServerError(
+                f"Internal error in {job.kind}; the server log has the details.", error_type="internal_error"
+            )
             error_type, error = "internal_error", repr(exc)
         finally:
             if job.result is None and job.error is None:  # cancelled: by a caller, or by shutdown

@@ -94,4 +94,6 @@ async def guarded(tool: str, body: Callable[[], Awaitable[CallToolResult]]) -> C
         return failure(exc)
     except Exception:
         log.exception("tool %s crashed", tool)
-        return failure(ImageServerError(f"Internal error in {tool}; the server log has the details."))
+        return failure(
+            ImageServerError(f"Internal error in {tool}; the server log has the details.", error_type="internal_error")
+        )
