@@ -83,9 +83,7 @@ def save_images(
     try:
         for image, path in zip(images, paths, strict=True):
             info = probe(image.data)
-            fmt = _FORMAT_BY_PIL.get(info.format, image.output_format)
-            if path.suffix.lstrip(".") != fmt:
-                path = path.with_suffix(f".{fmt}")
+            fmt = _FORMAT_BY_PIL.get(info.format, image.output_format)  # the path already says so (final_paths)
             now = time.time()
             image_id = uuid.uuid4().hex
             metadata: dict[str, Any] = {
