@@ -46,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     mcp = create_server(settings)
     if getattr(args, "transport", "stdio") == "http":
+        # A long-running HTTP server registers its tools at once: start-up time matters less there, and
+        # the SDK's Mcp-Param header check reads the registered tools.
+        mcp.register_tools()
         mcp.run(transport="streamable-http", host=args.host, port=args.port)
     else:
         mcp.run()

@@ -13,10 +13,8 @@ from mcp.types import Resource
 
 from openai_image_mcp import errors, results
 from openai_image_mcp.guide import read_guide
-from openai_image_mcp.results import image_uri
+from openai_image_mcp.results import URI_EXTENSIONS, image_resource_uri, image_uri
 from openai_image_mcp.service import ImageService
-from openai_image_mcp.tools.render import EXTENSIONS, image_out, session_out, turn_out
-from openai_image_mcp.tools.render import image_uri as render_image_uri
 
 _HEX = re.compile(r"[0-9a-f]{32}")
 RECENT_IMAGES = 50
@@ -28,7 +26,7 @@ def register_resources(mcp: MCPServer, service: ImageService) -> None:
         """How to use openai-image-mcp (the same text as the get_usage_guide tool)."""
         return read_guide()
 
-    for mime, ext in EXTENSIONS.items():
+    for mime, ext in URI_EXTENSIONS.items():
         _register_image_template(mcp, service, mime, ext)
 
     @mcp.resource(
@@ -39,6 +37,8 @@ def register_resources(mcp: MCPServer, service: ImageService) -> None:
         mime_type="application/json",
     )
     async def session_resource(session_id: str) -> str:
+        from openai_image_mcp.tools.render import image_out, session_out, turn_out  # loads the output models
+
         try:
             rec, turns = await service.session_history(session_id)
         except errors.ImageServerError as exc:
@@ -104,7 +104,7 @@ async def dynamic_resources(service: ImageService) -> list[Resource]:
     ]
     listed += [
         Resource(
-            uri=render_image_uri(i),
+            uri=image_resource_uri(i.id, i.mime_type),
             name=Path(i.path).name,
             description=results.cap(i.prompt, 200),
             mime_type=i.mime_type,

@@ -28,8 +28,17 @@ FIXED_OVERHEAD = 3_000
 TEXT_CAP = 2_000
 
 
+#: The extension of an image's resource URI, by its MIME type.
+URI_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp"}
+
+
 def image_uri(image_id: str) -> str:
     return f"openai-image://image/{image_id}"
+
+
+def image_resource_uri(image_id: str, mime_type: str) -> str:
+    """The URI resources/read serves an image at: ``openai-image://image/<id>.<ext>``."""
+    return f"{image_uri(image_id)}.{URI_EXTENSIONS.get(mime_type, 'png')}"
 
 
 def cap(text: str | None, limit: int = TEXT_CAP) -> str | None:

@@ -14,15 +14,14 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 
 from openai_image_mcp import errors
-from openai_image_mcp.attachments import Attacher
 from openai_image_mcp.config import Settings
-from openai_image_mcp.editing import Editor
-from openai_image_mcp.generation import Generator
 from openai_image_mcp.jobs import JobManager
 from openai_image_mcp.models import ImageRecord, SessionRecord, TurnRecord
 from openai_image_mcp.options import is_images_api_model
@@ -34,6 +33,11 @@ from openai_image_mcp.store.jobs import JobStore
 from openai_image_mcp.store.journal import FileJournal
 from openai_image_mcp.store.uploads import UploadStore
 from openai_image_mcp.workspace import Workspace, write_conversation_log
+
+if TYPE_CHECKING:
+    from openai_image_mcp.attachments import Attacher
+    from openai_image_mcp.editing import Editor
+    from openai_image_mcp.generation import Generator
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +68,25 @@ class ImageService:
         self.jobs = JobManager(self.jobs_store, self.stats)
         self.uploads = UploadStore(self.db)
         self.journal = FileJournal(self.db)
-        self.attacher = Attacher(self)
-        self.generator = Generator(self)
-        self.editor = Editor(self)
+
+    # The generation flows, built (and their modules imported) on first use, off the start-up path.
+    @cached_property
+    def attacher(self) -> Attacher:
+        from openai_image_mcp.attachments import Attacher
+
+        return Attacher(self)
+
+    @cached_property
+    def generator(self) -> Generator:
+        from openai_image_mcp.generation import Generator
+
+        return Generator(self)
+
+    @cached_property
+    def editor(self) -> Editor:
+        from openai_image_mcp.editing import Editor
+
+        return Editor(self)
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:

@@ -1,15 +1,23 @@
-"""The MCP surface: thin tool functions whose signatures are the schemas."""
+"""The MCP surface: thin tool functions whose signatures are the schemas.
+
+The tool modules are imported by :func:`register_tools`, not with this package, so that reading
+:mod:`openai_image_mcp.tools.render` from a resource does not load them all.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from mcp.server import MCPServer
 
-from openai_image_mcp.service import ImageService
-from openai_image_mcp.tools import browse, editing, generate, info, jobs, sessions
-from openai_image_mcp.tools.schemas import ToolOutput
+if TYPE_CHECKING:
+    from openai_image_mcp.service import ImageService
+    from openai_image_mcp.tools.schemas import ToolOutput
 
 
 def register_tools(mcp: MCPServer, service: ImageService) -> None:
+    from openai_image_mcp.tools import browse, editing, generate, info, jobs, sessions
+
     sessions.register(mcp, service)
     generate.register(mcp, service)
     editing.register(mcp, service)
@@ -20,6 +28,9 @@ def register_tools(mcp: MCPServer, service: ImageService) -> None:
 
 def output_models() -> list[type[ToolOutput]]:
     """Every tool output model of this package (the subclasses of :class:`ToolOutput`, at any depth)."""
+    from openai_image_mcp.tools import browse, editing, generate, info, jobs, sessions  # noqa: F401
+    from openai_image_mcp.tools.schemas import ToolOutput
+
     found: list[type[ToolOutput]] = []
     pending = [ToolOutput]
     while pending:

@@ -13,15 +13,13 @@ from openai_image_mcp.outcome import Generation
 from openai_image_mcp.tools.schemas import GenerationOutput, ImageOut, SessionOut, TurnOut
 from openai_image_mcp.workspace import metadata_path
 
-EXTENSIONS = {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp"}
-
 
 def iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def image_uri(rec: ImageRecord) -> str:
-    return f"{results.image_uri(rec.id)}.{EXTENSIONS.get(rec.mime_type, 'png')}"
+    return results.image_resource_uri(rec.id, rec.mime_type)
 
 
 def image_out(rec: ImageRecord) -> ImageOut:
