@@ -29,15 +29,21 @@ async def _registered_list(settings: Settings) -> list[Tool]:
     return await server.list_tools()
 
 
-def test_the_file_was_made_with_these_versions() -> None:
-    data = json.loads(catalogue.default_path().read_text())
-    assert data["made_with"] == catalogue.fingerprint(), REFRESH
+def _stored() -> list[Tool]:
+    """The file's tools. With other mcp/pydantic versions installed than the file was made with (a user's
+    newer SDK), the server ignores the file and registers its tools at start: correct, only slower; the
+    comparisons are then skipped, since the SDK may list the same tools differently."""
+    made_with = json.loads(catalogue.default_path().read_text())["made_with"]
+    assert made_with["openai-image-mcp"] == catalogue.fingerprint()["openai-image-mcp"], REFRESH
+    if made_with != catalogue.fingerprint():
+        pytest.skip(f"catalogue.json was made with {made_with}, not {catalogue.fingerprint()}: {REFRESH}")
+    stored = catalogue.load()
+    assert stored is not None, REFRESH
+    return stored
 
 
 async def test_the_file_is_what_registering_the_tools_lists(settings: Settings) -> None:
-    stored = catalogue.load()
-    assert stored is not None, REFRESH
-    assert _wire(stored) == _wire(await _registered_list(settings)), REFRESH
+    assert _wire(_stored()) == _wire(await _registered_list(settings)), REFRESH
 
 
 async def test_the_listing_does_not_depend_on_settings(workspace: Path) -> None:
@@ -51,12 +57,11 @@ async def test_the_listing_does_not_depend_on_settings(workspace: Path) -> None:
         partial_images=0,
         max_sessions=3,
     )
-    stored = catalogue.load()
-    assert stored is not None
-    assert _wire(stored) == _wire(await _registered_list(unusual))
+    assert _wire(_stored()) == _wire(await _registered_list(unusual))
 
 
 async def test_tools_list_is_answered_from_the_file_until_the_first_call(settings: Settings) -> None:
+    _stored()
     server = create_server(settings)
     async with Client(server) as client:
         before = (await client.list_tools()).tools
@@ -113,6 +118,7 @@ async def test_without_a_usable_file_the_tools_are_registered_at_start(
 
 
 def test_answering_tools_list_loads_no_tool_module(tmp_path: Path) -> None:
+    _stored()
     code = (
         "import sys, anyio; from pathlib import Path;"
         "from openai_image_mcp.config import Settings; from openai_image_mcp.server import create_server;"

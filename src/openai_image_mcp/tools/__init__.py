@@ -12,7 +12,6 @@ from mcp.server import MCPServer
 
 if TYPE_CHECKING:
     from openai_image_mcp.service import ImageService
-    from openai_image_mcp.tools.schemas import ToolOutput
 
 
 def register_tools(mcp: MCPServer, service: ImageService) -> None:
@@ -24,18 +23,3 @@ def register_tools(mcp: MCPServer, service: ImageService) -> None:
     jobs.register(mcp, service)
     browse.register(mcp, service)
     info.register(mcp, service)
-
-
-def output_models() -> list[type[ToolOutput]]:
-    """Every tool output model of this package (the subclasses of :class:`ToolOutput`, at any depth)."""
-    from openai_image_mcp.tools import browse, editing, generate, info, jobs, sessions  # noqa: F401
-    from openai_image_mcp.tools.schemas import ToolOutput
-
-    found: list[type[ToolOutput]] = []
-    pending = [ToolOutput]
-    while pending:
-        for sub in pending.pop().__subclasses__():
-            if sub not in found and sub.__module__.startswith(f"{__package__}."):
-                found.append(sub)
-                pending.append(sub)
-    return found

@@ -3,21 +3,15 @@
 Closed sets are ``Literal`` enums so a bad value is refused by the schema, before any OpenAI call.
 Every output model keeps ``success`` and the error fields, so an ``isError`` result has the same
 shape as a success.
-
-Output schemas are published from ``output_schemas.json`` (see :mod:`openai_image_mcp.tools.published`):
-deriving them with pydantic at every start cost a third of the server's start-up.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, GetJsonSchemaHandler
-from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema
+from pydantic import BaseModel, Field
 
 from openai_image_mcp.models import Background, Moderation, OutputFormat, Quality, Size, UseCase
-from openai_image_mcp.tools import published
 
 PromptArg = Annotated[str, Field(min_length=1, max_length=32_000, description="What to draw, or what to change.")]
 QualityArg = Annotated[Quality, Field(description="Rendering quality; 'low' is fastest and cheapest.")]
@@ -66,19 +60,12 @@ SessionIdArg = Annotated[str, Field(min_length=1, max_length=200, description="I
 
 
 class ToolOutput(BaseModel):
-    """Base of every tool's structured output."""
-
     success: bool = True
     error: str | None = None
     error_type: str | None = None
     suggestion: str | None = None
     truncated: bool | None = Field(default=None, description="True when parts were shortened to fit the budget.")
     note: str | None = None
-
-    @classmethod
-    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
-        schema = published.schema_for(cls.__name__)
-        return schema if schema is not None else super().__get_pydantic_json_schema__(core_schema, handler)
 
 
 class ImageOut(BaseModel):
