@@ -83,8 +83,9 @@ class Attacher:
         return [await self.load(raw) for raw in raws]
 
     async def upload(self, session_id: str | None, data: bytes, sha256: str, mime: str) -> str:
-        """The file id of these bytes for this session, uploading them the first time."""
-        found = await self.s.uploads.find(session_id, sha256)
+        """The file id of these bytes for this session, uploading them the first time. Without a session the
+        upload is one-off: never shared, and deleted by its caller with :meth:`delete_upload`."""
+        found = await self.s.uploads.find(session_id, sha256) if session_id is not None else None
         if found:
             return found
         provider = await self.s.provider()
@@ -153,19 +154,20 @@ class Attacher:
                     return rec
         return images[-1] if images else None
 
+    async def delete_upload(self, file_id: str) -> bool:
+        """Delete one uploaded file from OpenAI (best effort: a failure is logged, and retried by the sweep)."""
+        try:
+            provider = await self.s.provider()
+            await provider.delete_file(file_id)
+        except errors.ImageServerError as exc:
+            log.warning("could not delete uploaded file %s: %s", file_id, exc)
+            return False
+        await self.s.uploads.mark_deleted(file_id, now=time.time())
+        return True
+
     async def delete_stale_uploads(self) -> int:
-        """Delete from OpenAI the uploads of sessions that are closed or expired."""
-        stale = await self.s.uploads.stale()
-        if not stale:
-            return 0
-        provider = await self.s.provider()
-        deleted = 0
-        for file_id in stale:
-            try:
-                await provider.delete_file(file_id)
-            except errors.ImageServerError as exc:
-                log.warning("could not delete uploaded file %s: %s", file_id, exc)
-                continue
-            await self.s.uploads.mark_deleted(file_id, now=time.time())
-            deleted += 1
-        return deleted
+        """Delete from OpenAI the uploads of sessions that are closed or expired, and one-off uploads a crash
+        left (older than the longest a call may take)."""
+        now = time.time()
+        stale = await self.s.uploads.stale(one_off_before=now - self.s.settings.request_timeout)
+        return sum([await self.delete_upload(file_id) for file_id in stale])

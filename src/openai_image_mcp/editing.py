@@ -140,7 +140,7 @@ class Editor:
             result = await svc.generator.call(lambda: provider.respond(request, sink))
         finally:
             with anyio.CancelScope(shield=True):
-                await svc.cleanup_uploads()  # a session-less upload is deleted as soon as it was used
+                await svc.attacher.delete_upload(file_id)  # the one-off upload is deleted as soon as it was used
         assert result is not None
         paths = [svc.workspace.use_case_path("edit", goals, "png") for _ in result.images]
         return await svc.generator.persist(

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 from PIL import Image
@@ -251,6 +252,26 @@ async def test_analyze_and_improve_returns_the_analysis_and_the_image(
     assert sc is not None and len(sc["model_text"]) > 20
     assert Path(sc["file_path"]).parent.name == "edits"
     assert fake.files == {}  # the one-off upload was deleted after use
+
+
+async def test_concurrent_analyses_of_one_image_each_use_and_delete_their_own_upload(
+    client: Client, fake: FakeOpenAI, inputs: Path
+) -> None:
+    image = put(inputs, "photo.png", make_photo_like(256, 256))
+    fake.latency = 0.3
+    args = {"image_path": image, "improvement_goals": "better light"}
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(client.call_tool, "analyze_and_improve_image", args)
+        await anyio.sleep(0.45)  # the first call has uploaded its image and is waiting for its image
+        tg.start_soon(client.call_tool, "analyze_and_improve_image", args)
+    used = {
+        p["file_id"]
+        for r in fake.requests_to("/responses")
+        for p in r.json["input"][-1]["content"]
+        if p.get("file_id")  # type: ignore[index]
+    }
+    assert len(used) == 2  # a one-off upload is never shared with another call
+    assert fake.files == {}
 
 
 async def test_promote_our_image_chains_on_its_response(client: Client, fake: FakeOpenAI) -> None:

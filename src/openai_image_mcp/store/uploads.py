@@ -29,13 +29,18 @@ class UploadStore:
             )
         )
 
-    async def stale(self) -> list[str]:
-        """Uploads still on OpenAI whose session is no longer active (or that belonged to no session)."""
+    async def stale(self, *, one_off_before: float) -> list[str]:
+        """Uploads still on OpenAI whose session is no longer active, and one-off uploads (no session) made
+        before ``one_off_before``: a one-off upload is deleted by the call that made it, so an older one was
+        left by a crash, while a newer one may still be in use."""
 
         def op(conn: sqlite3.Connection) -> list[str]:
             rows = conn.execute(
                 "SELECT u.file_id FROM uploads u LEFT JOIN sessions s ON s.id = u.session_id "
-                "WHERE u.deleted_at IS NULL AND (u.session_id IS NULL OR s.status IS NULL OR s.status != 'active')"
+                "WHERE u.deleted_at IS NULL AND ("
+                "(u.session_id IS NULL AND u.created_at < ?) "
+                "OR (u.session_id IS NOT NULL AND (s.status IS NULL OR s.status != 'active')))",
+                (one_off_before,),
             ).fetchall()
             return [str(r["file_id"]) for r in rows]
 
