@@ -5,10 +5,15 @@ from __future__ import annotations
 import base64
 import io
 import json
+import time
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from mcp import Client
 from PIL import Image
 
+from openai_image_mcp.config import Settings
+from openai_image_mcp.server import create_server
 from tests.support.fake_openai import FakeOpenAI
 from tests.tools.test_generate import new_session
 
@@ -68,3 +73,33 @@ async def test_sessions_and_images_are_listed_as_resources(client: Client, fake:
     read = await client.read_resource(f"openai-image://session/{sid}")
     doc = json.loads(read.contents[0].text)  # type: ignore[union-attr]
     assert doc["session"]["session_id"] == sid and len(doc["images"]) == 1
+
+
+async def test_dates_without_a_zone_are_utc(client: Client, fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Etc/GMT+12")  # a server far west of UTC
+    time.tzset()
+    try:
+        await make(client, "a lighthouse")
+        minute_ago = (datetime.now(UTC) - timedelta(minutes=1)).replace(tzinfo=None).isoformat(timespec="seconds")
+        since = (await client.call_tool("list_images", {"since": minute_ago})).structured_content
+        until = (await client.call_tool("list_images", {"until": minute_ago})).structured_content
+        assert since is not None and since["total"] == 1
+        assert until is not None and until["total"] == 0
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+async def test_a_full_contact_sheet_with_long_prompts_keeps_its_preview_within_the_budget(
+    settings: Settings, fake: FakeOpenAI
+) -> None:
+    budget = 60_000
+    async with Client(create_server(settings.model_copy(update={"result_budget_bytes": budget}))) as client:
+        ids = [await make(client, f"cat {i} " + "with a very long description " * 30) for i in range(16)]
+        sheet = await client.call_tool("view_image", {"image_ids": ids})
+    assert not sheet.is_error, sheet.content
+    sc = sheet.structured_content
+    assert sc is not None and not sc.get("truncated"), sc.get("note")
+    assert all(len(i["revised_prompt"]) > 800 for i in sc["images"])
+    assert sheet.content[0].type == "image"
+    assert len(sheet.model_dump_json(by_alias=True, exclude_none=True)) <= budget

@@ -3,7 +3,7 @@ labelled contact sheet of several images, within the result budget)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -59,11 +59,13 @@ def _timestamp(value: str | None, name: str) -> float | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        moment = datetime.fromisoformat(value)
     except ValueError as exc:
         raise errors.InvalidInput(
             f"{name} must be an ISO date or date-time, such as 2026-11-24 or 2026-11-24T10:00Z."
         ) from exc
+    # Without a zone it is UTC, like every time this server shows (not the server's local time).
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def register(mcp: MCPServer, service: ImageService) -> None:
@@ -74,8 +76,12 @@ def register(mcp: MCPServer, service: ImageService) -> None:
             str | None, Field(max_length=40, description="general, product, ui_asset, style_series, edit, promoted.")
         ] = None,
         text: Annotated[str | None, Field(max_length=500, description="Words in the prompt or revised prompt.")] = None,
-        since: Annotated[str | None, Field(max_length=40, description="ISO date/time, inclusive.")] = None,
-        until: Annotated[str | None, Field(max_length=40, description="ISO date/time, exclusive.")] = None,
+        since: Annotated[
+            str | None, Field(max_length=40, description="ISO date/time (UTC unless it names a zone), inclusive.")
+        ] = None,
+        until: Annotated[
+            str | None, Field(max_length=40, description="ISO date/time (UTC unless it names a zone), exclusive.")
+        ] = None,
         limit: Annotated[int, Field(ge=1, le=100)] = 20,
         offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0,
     ) -> Annotated[CallToolResult, ImageListOutput]:
@@ -116,7 +122,15 @@ def register(mcp: MCPServer, service: ImageService) -> None:
 
         async def body() -> CallToolResult:
             recs = [await _find(service, ref) for ref in image_ids]
-            budget = results.preview_budget(service.settings.result_budget_bytes, 600 * len(recs) + 1_000, 1)
+            outs = [image_out(r) for r in recs]
+            links = resource_links(outs)
+            # The structured part as it will be sent (it appears twice, so each link is counted as half its size).
+            text_bytes = (
+                results.json_size([o.model_dump() for o in outs])
+                + results.json_size([link.model_dump(exclude_none=True) for link in links]) // 2
+            )
+            text_bytes += 500
+            budget = results.preview_budget(service.settings.result_budget_bytes, text_bytes, 1)
             paths = [Path(r.path) for r in recs]
             from openai_image_mcp.gallery import contact_sheet, single_preview
 
@@ -129,8 +143,6 @@ def register(mcp: MCPServer, service: ImageService) -> None:
                 return contact_sheet(paths, max_side=preview_size, max_bytes=budget)
 
             preview = await anyio.to_thread.run_sync(render, limiter=service.cpu)
-            outs = [image_out(r) for r in recs]
-            links = resource_links(outs)
             what = "a contact sheet labelled 1..n" if len(recs) > 1 else "a preview"
             return results.success(
                 ViewOutput(images=outs, preview=f"{what}, {preview.width}x{preview.height} WebP"),
