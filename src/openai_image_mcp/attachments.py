@@ -21,7 +21,7 @@ import anyio
 
 from openai_image_mcp import errors
 from openai_image_mcp.inputs import InputResolver, LoadedImage, parse_image_ref
-from openai_image_mcp.models import ImageRecord, ImageRef, SessionRecord
+from openai_image_mcp.models import ImageRecord, ImageRef, SessionRecord, extension
 
 if TYPE_CHECKING:
     from openai_image_mcp.service import ImageService
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_INPUT_IMAGES = 16
-_EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +88,7 @@ class Attacher:
         if found:
             return found
         provider = await self.s.provider()
-        file_id = await provider.upload_file(data, f"{sha256[:16]}.{_EXT.get(mime, 'png')}", mime)
+        file_id = await provider.upload_file(data, f"{sha256[:16]}.{extension(mime)}", mime)
         await self.s.uploads.add(file_id, session_id, sha256, len(data), now=time.time())
         return file_id
 

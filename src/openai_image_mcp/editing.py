@@ -24,6 +24,8 @@ from openai_image_mcp.models import (
     InputFile,
     SessionRecord,
     TurnRequest,
+    extension,
+    iso_utc,
 )
 from openai_image_mcp.options import check_options, input_fidelity_for
 from openai_image_mcp.outcome import Generation, Progress, check_prompt
@@ -169,7 +171,7 @@ class Editor:
             session = await svc.create_session(
                 description, None, name, seed=seed, last_response_id=chain, session_id=session_id_hint
             )
-            path = svc.workspace.session_image_path(session, 1, _ext(loaded.image.mime_type))
+            path = svc.workspace.session_image_path(session, 1, extension(loaded.image.mime_type))
             metadata = {**seed.metadata, "file_path": str(path), "session_id": session.id}
             seed = replace(seed, path=str(path), session_id=session.id, metadata=metadata)
             data = loaded.image.data
@@ -186,11 +188,7 @@ class Editor:
 
 
 def _input_file(n: int, item: Loaded) -> InputFile:
-    return InputFile(item.image.data, f"image_{n}.{_ext(item.image.mime_type)}", item.image.mime_type)
-
-
-def _ext(mime: str) -> str:
-    return {"image/jpeg": "jpeg", "image/webp": "webp"}.get(mime, "png")
+    return InputFile(item.image.data, f"image_{n}.{extension(item.image.mime_type)}", item.image.mime_type)
 
 
 def _seed_record(loaded: Loaded, session_id: str) -> ImageRecord:
@@ -201,9 +199,10 @@ def _seed_record(loaded: Loaded, session_id: str) -> ImageRecord:
         "original_prompt": ours.prompt if ours else None,
         "revised_prompt": ours.revised_prompt if ours else None,
         "model": ours.model if ours else None,
+        "image_model": ours.metadata.get("image_model") if ours else None,
         "generation_params": (ours.metadata.get("generation_params") if ours else None) or {},
         "session_id": session_id,
-        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        "created_at": iso_utc(now),
         "generation_id": image_id,
         "file_size_bytes": len(img.data) if ours is None else ours.file_size,
         "use_case": "promoted",

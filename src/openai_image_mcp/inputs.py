@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from openai_image_mcp.errors import ImageTooLarge, InputFileNotFound, InvalidInput, NotAnImage, PathNotAllowed
+from openai_image_mcp.models import MIME_TYPES
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -41,7 +42,6 @@ _REF_RE = re.compile(r"(?:openai-image://image/)?([0-9a-f]{32})(?:\.[a-z0-9]{1,5
 #: ``//`` (``data:image/png;base64,...``, ``file:/x``). Any other ``word:`` starts a file name.
 _URL_RE = re.compile(r"([a-z][a-z0-9+.-]+)://|(data|file|blob|javascript|mailto):", re.IGNORECASE)
 
-_MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 _PILLOW_FORMAT = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP", "gif": "GIF"}
 #: Modes the PNG encoder writes as is; anything else (CMYK, YCbCr, ...) is converted first.
 _PNG_MODES = frozenset({"1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"})
@@ -254,8 +254,8 @@ class InputResolver:
             except _DECODE_ERRORS as exc:
                 raise NotAnImage(f"{path} is not a readable {name} image: it is truncated or corrupt ({exc}).") from exc
             orientation = _orientation(img)
-            if orientation == 1 and kind in _MIME:
-                return _loaded(data, _MIME[kind], img.width, img.height, path)
+            if orientation == 1 and kind in MIME_TYPES:
+                return _loaded(data, MIME_TYPES[kind], img.width, img.height, path)
             out = ImageOps.exif_transpose(img) if orientation != 1 else img
             png = _encode_png(out)
             return _loaded(png, "image/png", out.width, out.height, path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 Size = Literal[
@@ -18,6 +19,19 @@ UseCase = Literal["general", "product", "ui_asset", "style_series"]
 BASE_SIZES = frozenset({"auto", "1024x1024", "1536x1024", "1024x1536"})
 
 MIME_TYPES: dict[str, str] = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+#: The file extension (and format name) of each MIME type above.
+EXTENSIONS: dict[str, str] = {mime: ext for ext, mime in MIME_TYPES.items()}
+
+
+def extension(mime_type: str) -> str:
+    """``png``, ``jpeg`` or ``webp`` for an image's MIME type (``png`` when unknown)."""
+    return EXTENSIONS.get(mime_type, "png")
+
+
+def iso_utc(ts: float, timespec: str = "auto") -> str:
+    """A Unix time as ISO 8601 in UTC with a ``Z``, as every time in files and results is written."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+
 
 SessionStatus = Literal["active", "closed", "expired"]
 TurnStatus = Literal["pending", "completed", "failed", "cancelled", "interrupted"]

@@ -13,7 +13,8 @@ from mcp.types import Resource
 
 from openai_image_mcp import errors, results
 from openai_image_mcp.guide import read_guide
-from openai_image_mcp.results import URI_EXTENSIONS, image_resource_uri, image_uri
+from openai_image_mcp.models import EXTENSIONS
+from openai_image_mcp.results import image_resource_uri, image_uri
 from openai_image_mcp.service import ImageService
 
 _HEX = re.compile(r"[0-9a-f]{32}")
@@ -26,7 +27,7 @@ def register_resources(mcp: MCPServer, service: ImageService) -> None:
         """How to use openai-image-mcp (the same text as the get_usage_guide tool)."""
         return read_guide()
 
-    for mime, ext in URI_EXTENSIONS.items():
+    for mime, ext in EXTENSIONS.items():
         _register_image_template(mcp, service, mime, ext)
 
     @mcp.resource(

@@ -20,6 +20,7 @@ from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, 
 from pydantic import BaseModel
 
 from openai_image_mcp.errors import ContentRejected, ImageServerError, NoImageReturned, ProviderError
+from openai_image_mcp.models import extension
 
 log = logging.getLogger(__name__)
 
@@ -28,17 +29,13 @@ FIXED_OVERHEAD = 3_000
 TEXT_CAP = 2_000
 
 
-#: The extension of an image's resource URI, by its MIME type.
-URI_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp"}
-
-
 def image_uri(image_id: str) -> str:
     return f"openai-image://image/{image_id}"
 
 
 def image_resource_uri(image_id: str, mime_type: str) -> str:
     """The URI resources/read serves an image at: ``openai-image://image/<id>.<ext>``."""
-    return f"{image_uri(image_id)}.{URI_EXTENSIONS.get(mime_type, 'png')}"
+    return f"{image_uri(image_id)}.{extension(mime_type)}"
 
 
 def cap(text: str | None, limit: int = TEXT_CAP) -> str | None:

@@ -12,12 +12,11 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from openai_image_mcp.errors import StorageError
-from openai_image_mcp.models import MIME_TYPES, ImageRecord, ProviderImage
+from openai_image_mcp.models import MIME_TYPES, ImageRecord, ProviderImage, iso_utc
 from openai_image_mcp.workspace import metadata_path, write_atomic, write_json_atomic
 
 _FORMAT_BY_PIL = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp"}
@@ -49,10 +48,6 @@ class SavedImage:
     preview_mime: str
     preview_width: int
     preview_height: int
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
 
 def final_paths(images: Sequence[ProviderImage], paths: Sequence[Path]) -> list[Path]:
@@ -98,7 +93,7 @@ def save_images(
                     "background_returned": image.background,
                 },
                 "session_id": ctx.session_id,
-                "created_at": _iso(now),
+                "created_at": iso_utc(now),
                 "generation_id": image_id,
                 "file_size_bytes": len(image.data),
                 "use_case": ctx.use_case,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -340,3 +341,20 @@ async def test_product_and_ui_asset_as_session_turns(client: Client, fake: FakeO
         "generate_product_image", {"product_description": "a mug", "session_id": sid, "batch_count": 2}
     )
     assert batch.is_error and "batch_count must be 1" in batch.structured_content["error"]  # type: ignore[index]
+
+
+async def test_a_promoted_seed_has_the_metadata_of_a_generated_image(client: Client, fake: FakeOpenAI) -> None:
+    made = await client.call_tool("generate_image", {"prompt": "a red fox", "size": "1024x1024"})
+    sc = made.structured_content
+    assert sc is not None
+    generated = json.loads(Path(sc["images"][0]["metadata_path"]).read_text())
+    p = await client.call_tool(
+        "promote_image_to_session", {"image_path": sc["file_path"], "session_description": "fox"}
+    )
+    assert not p.is_error, p.content
+    seed = json.loads(Path(p.structured_content["seed_image"]["metadata_path"]).read_text())  # type: ignore[index]
+    assert seed["image_model"] == generated["image_model"]
+    assert set(generated) - set(seed) <= {"file_path", "turn", "response_id", "image_generation_call_id",
+                                          "openai_request_id", "usage", "model_text"}  # fmt: skip
+    for stamp in (seed["created_at"], generated["created_at"]):
+        assert stamp.endswith("Z") and datetime.fromisoformat(stamp).tzinfo is not None

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from openai_image_mcp.store.db import Database
+from openai_image_mcp.workspace import metadata_path
 
 
 def clear_in(conn: sqlite3.Connection, paths: Sequence[Path | str]) -> None:
@@ -45,7 +46,7 @@ class FileJournal:
             for path in orphans:
                 image = Path(path)
                 image.unlink(missing_ok=True)
-                image.with_name(f"{image.stem}_metadata.json").unlink(missing_ok=True)
+                metadata_path(image).unlink(missing_ok=True)
             conn.execute("DELETE FROM pending_files")
             return orphans
 

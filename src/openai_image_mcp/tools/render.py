@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 from mcp.types import CallToolResult, ResourceLink
 
 from openai_image_mcp import results
-from openai_image_mcp.models import ImageRecord, SessionRecord, TurnRecord
+from openai_image_mcp.models import ImageRecord, SessionRecord, TurnRecord, iso_utc
 from openai_image_mcp.outcome import Generation
 from openai_image_mcp.tools.schemas import GenerationOutput, ImageOut, SessionOut, TurnOut
 from openai_image_mcp.workspace import metadata_path
 
 
 def iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return None if ts is None else iso_utc(ts, "seconds")
 
 
 def image_uri(rec: ImageRecord) -> str:
