@@ -94,7 +94,6 @@ class Editor:
         provider = await svc.provider()
         sink = svc.generator.events(progress)
         result = await svc.generator.call(lambda: provider.edit(request, sink))
-        assert result is not None
         paths = [svc.workspace.use_case_path("edit", prompt, options.output_format) for _ in result.images]
         return await svc.generator.persist(
             result, progress, prompt=prompt, options=options, model=model, image_model=model, use_case="edit",
@@ -143,7 +142,6 @@ class Editor:
         finally:
             with anyio.CancelScope(shield=True):
                 await svc.attacher.delete_upload(file_id)  # the one-off upload is deleted as soon as it was used
-        assert result is not None
         paths = [svc.workspace.use_case_path("edit", goals, "png") for _ in result.images]
         return await svc.generator.persist(
             result, progress, prompt=prompt, options=ImageOptions(), model=request.mainline_model,

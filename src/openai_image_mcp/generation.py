@@ -93,12 +93,13 @@ class Generator:
                     attachments = Attachments()
                 sink = self.events(progress)
                 request = _attached(await self._turn_request(session, prompt, options, progress), attachments)
-                result = await self.call(lambda: provider.respond(request, sink))
-                if result is None:  # the chain was lost upstream: replay this turn locally
+                try:
+                    result = await self.call(lambda: provider.respond(request, sink))
+                except errors.ChainBroken:
+                    log.warning("OpenAI lost the response chain; replaying the session locally")
                     request = await self._turn_request(session, prompt, options, progress, force_replay=True)
                     request = _attached(request, attachments)
                     result = await self.call(lambda: provider.respond(request, sink))
-                assert result is not None
                 paths = [
                     svc.workspace.session_image_path(session, session.image_count + i + 1, "png")
                     for i in range(len(result.images))
@@ -165,7 +166,6 @@ class Generator:
                 partial_images=self.partials_for(progress),
             )
             result = await self.call(lambda: provider.respond(turn_request, sink))
-        assert result is not None
         paths = [
             svc.workspace.use_case_path(use_case, prompt, options.output_format, subfolder=subfolder)
             for _ in result.images
@@ -198,17 +198,13 @@ class Generator:
 
         return sink
 
-    async def call(self, fn: Callable[[], Awaitable[ProviderResult]]) -> ProviderResult | None:
-        """One provider call, timed for the stats. Returns None when the chain is broken."""
+    async def call(self, fn: Callable[[], Awaitable[ProviderResult]]) -> ProviderResult:
+        """One provider call, timed for the stats."""
         started = time.monotonic()
         try:
-            result = await fn()
-        except errors.ChainBroken:
-            log.warning("OpenAI lost the response chain; replaying the session locally")
-            return None
+            return await fn()
         finally:
             self.s.stats.record_latency(time.monotonic() - started)
-        return result
 
     async def _turn_request(
         self,
