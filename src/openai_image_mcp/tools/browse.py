@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import anyio
 from mcp.server import MCPServer
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import CallToolResult
 from pydantic import Field
 
 from openai_image_mcp import errors, results
@@ -17,12 +17,11 @@ from openai_image_mcp.inputs import parse_image_ref
 from openai_image_mcp.models import ImageRecord
 from openai_image_mcp.service import ImageService
 from openai_image_mcp.tools.render import image_out, iso, resource_links
-from openai_image_mcp.tools.schemas import ImageOut, ToolOutput
+from openai_image_mcp.tools.schemas import READ_ONLY, ImageOut, ToolOutput
 
 if TYPE_CHECKING:
     from openai_image_mcp.imaging import Preview
 
-READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
 MAX_VIEW = 16
 
 

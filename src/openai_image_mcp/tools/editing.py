@@ -7,7 +7,7 @@ from typing import Annotated
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import CallToolResult
 from pydantic import Field
 
 from openai_image_mcp import results
@@ -28,6 +28,8 @@ from openai_image_mcp.service import ImageService
 from openai_image_mcp.tools.jobs import run_as_job
 from openai_image_mcp.tools.render import image_out, session_out
 from openai_image_mcp.tools.schemas import (
+    CREATES_SESSION,
+    GENERATES,
     BackgroundArg,
     FidelityArg,
     FormatArg,
@@ -40,8 +42,6 @@ from openai_image_mcp.tools.schemas import (
     WaitArg,
 )
 
-GENERATES = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=True)
-CREATES_SESSION = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=False)
 OptionalSession = Annotated[
     str | None, Field(max_length=200, description="Optional: do it as a turn of this session, which continues from it.")
 ]
@@ -133,9 +133,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
 
     @mcp.tool(
         title="Promote image to session",
-        annotations=ToolAnnotations(
-            readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=True
-        ),
+        annotations=CREATES_SESSION,
     )
     async def promote_image_to_session(
         image_path: ImageInputArg,

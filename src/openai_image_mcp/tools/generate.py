@@ -6,7 +6,7 @@ from typing import Annotated
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import CallToolResult
 from pydantic import Field
 
 from openai_image_mcp import results
@@ -17,6 +17,7 @@ from openai_image_mcp.outcome import Generation
 from openai_image_mcp.service import ImageService
 from openai_image_mcp.tools.jobs import run_as_job
 from openai_image_mcp.tools.schemas import (
+    GENERATES,
     BackgroundArg,
     CompressionArg,
     FormatArg,
@@ -29,8 +30,6 @@ from openai_image_mcp.tools.schemas import (
     UseCaseArg,
     WaitArg,
 )
-
-GENERATES = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=True)
 
 
 def register(mcp: MCPServer, service: ImageService) -> None:

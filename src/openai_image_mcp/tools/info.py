@@ -6,15 +6,13 @@ import os
 from typing import Annotated
 
 from mcp.server import MCPServer
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import CallToolResult
 
 from openai_image_mcp import __version__, results
 from openai_image_mcp.guide import read_guide
 from openai_image_mcp.service import ImageService
 from openai_image_mcp.stats import current_rss_bytes
-from openai_image_mcp.tools.schemas import ServerStatsOutput, UsageGuideOutput
-
-READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
+from openai_image_mcp.tools.schemas import READ_ONLY, ServerStatsOutput, UsageGuideOutput
 
 
 def register(mcp: MCPServer, service: ImageService) -> None:

@@ -15,7 +15,7 @@ from openai_image_mcp.jobs import Job
 from openai_image_mcp.outcome import Generation
 from openai_image_mcp.service import ImageService
 from openai_image_mcp.tools.render import generation_result
-from openai_image_mcp.tools.schemas import GenerationOutput, WaitArg
+from openai_image_mcp.tools.schemas import READ_ONLY, GenerationOutput, WaitArg
 
 JobIdArg = Annotated[str, Field(min_length=1, max_length=64, description="The job_id a generating tool returned.")]
 
@@ -75,7 +75,7 @@ async def run_as_job(
 def register(mcp: MCPServer, service: ImageService) -> None:
     @mcp.tool(
         title="Get generation result",
-        annotations=ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False),
+        annotations=READ_ONLY,
     )
     async def get_generation_result(
         job_id: JobIdArg, ctx: Context, wait_seconds: WaitArg = None

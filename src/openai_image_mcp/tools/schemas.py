@@ -9,9 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from openai_image_mcp.models import Background, Moderation, OutputFormat, Quality, Size, UseCase
+
+# The tools' behaviour hints, shared by the tools that behave alike.
+READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
+GENERATES = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=True)
+CREATES_SESSION = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=False)
 
 PromptArg = Annotated[str, Field(min_length=1, max_length=32_000, description="What to draw, or what to change.")]
 QualityArg = Annotated[Quality, Field(description="Rendering quality; 'low' is fastest and cheapest.")]

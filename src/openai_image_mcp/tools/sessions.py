@@ -12,13 +12,13 @@ from openai_image_mcp import results
 from openai_image_mcp.service import ImageService
 from openai_image_mcp.tools.render import image_out, session_out, turn_out
 from openai_image_mcp.tools.schemas import (
+    CREATES_SESSION,
+    READ_ONLY,
     SessionIdArg,
     SessionListOutput,
     SessionOutput,
     SessionStatusOutput,
 )
-
-READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
 
 
 def register(mcp: MCPServer, service: ImageService) -> None:
@@ -26,9 +26,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
 
     @mcp.tool(
         title="Create image session",
-        annotations=ToolAnnotations(
-            readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=False
-        ),
+        annotations=CREATES_SESSION,
     )
     async def create_image_session(
         description: Annotated[
