@@ -5,14 +5,13 @@ CPU-bound Pillow work, called from worker threads.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from openai_image_mcp.imaging import Preview, make_preview
+from openai_image_mcp.imaging import Preview, make_preview, shrink_and_encode
 
 LABEL_BAR = 22
 
@@ -35,9 +34,7 @@ def contact_sheet(paths: Sequence[Path], *, max_side: int, max_bytes: int) -> Pr
         tile.paste(img, ((cell - img.width) // 2, (cell - img.height) // 2), img)
         sheet.paste(tile, (x, y + LABEL_BAR))
         draw.text((x + 6, y + 5), str(i + 1), fill=(255, 255, 255))
-    out = io.BytesIO()
-    sheet.save(out, format="PNG", compress_level=1)
-    return make_preview(out.getvalue(), max_side=max(sheet.size), max_bytes=max_bytes)
+    return shrink_and_encode(sheet, max_side=max(sheet.size), max_bytes=max_bytes)
 
 
 def single_preview(path: Path, *, max_side: int, max_bytes: int) -> Preview:

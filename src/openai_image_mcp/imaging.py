@@ -61,10 +61,11 @@ def make_preview(data: bytes, *, max_side: int, max_bytes: int) -> Preview:
         src.load()
         # RGB and RGBA are used as they are (a convert would copy megabytes for nothing)
         img = src if src.mode in ("RGB", "RGBA") else src.convert("RGBA" if src.mode in ("LA", "P", "PA") else "RGB")
-        return _shrink_and_encode(img, max_side=max_side, max_bytes=max_bytes)
+        return shrink_and_encode(img, max_side=max_side, max_bytes=max_bytes)
 
 
-def _shrink_and_encode(img: Image.Image, *, max_side: int, max_bytes: int) -> Preview:
+def shrink_and_encode(img: Image.Image, *, max_side: int, max_bytes: int) -> Preview:
+    """:func:`make_preview` of a picture already decoded (RGB or RGBA)."""
     longest = max(img.size)
     if longest > max_side:
         factor = longest // max_side

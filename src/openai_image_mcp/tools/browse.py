@@ -131,9 +131,10 @@ def register(mcp: MCPServer, service: ImageService) -> None:
             text_bytes += 500
             budget = results.preview_budget(service.settings.result_budget_bytes, text_bytes, 1)
             paths = [Path(r.path) for r in recs]
-            from openai_image_mcp.gallery import contact_sheet, single_preview
 
             def render() -> Preview:
+                from openai_image_mcp.gallery import contact_sheet, single_preview  # Pillow, off the event loop
+
                 missing = [str(p) for p in paths if not p.exists()]
                 if missing:
                     raise errors.ImageNotFound(f"Recorded but missing on disk: {', '.join(missing)}")
