@@ -127,8 +127,8 @@ def register(mcp: MCPServer, service: ImageService) -> None:
             text_bytes = (
                 results.json_size([o.model_dump() for o in outs])
                 + results.json_size([link.model_dump(exclude_none=True) for link in links]) // 2
+                + 500
             )
-            text_bytes += 500
             budget = results.preview_budget(service.settings.result_budget_bytes, text_bytes, 1)
             paths = [Path(r.path) for r in recs]
 
