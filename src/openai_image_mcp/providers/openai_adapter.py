@@ -67,13 +67,17 @@ async def _mark_quota_not_retryable(response: httpx2.Response) -> None:
         response.headers["x-should-retry"] = "false"
 
 
+def image_params(options: ImageOptions) -> dict[str, Any]:
+    """The image parameters OpenAI takes, as set (compression never with PNG, which OpenAI refuses)."""
+    params = options.as_dict()
+    if options.output_format == "png":
+        params.pop("output_compression", None)
+    return params
+
+
 def image_tool(model: str, options: ImageOptions) -> dict[str, Any]:
     """The ``image_generation`` tool configuration for one turn."""
-    tool: dict[str, Any] = {"type": "image_generation", "model": model}
-    tool.update(options.as_dict())
-    if options.output_format == "png":
-        tool.pop("output_compression", None)
-    return tool
+    return {"type": "image_generation", "model": model, **image_params(options)}
 
 
 def _data_url(data: bytes, mime: str) -> str:
@@ -208,9 +212,7 @@ class OpenAIProvider:
         return await anyio.to_thread.run_sync(parse_response, response, request.options, request_id)
 
     async def generate(self, request: ImagesRequest, events: EventSink | None = None) -> ProviderResult:
-        opts = request.options.as_dict()
-        if request.options.output_format == "png":
-            opts.pop("output_compression", None)
+        opts = image_params(request.options)
         finals, request_id = await self._stream(
             self._client.images.with_streaming_response.generate,
             events,
@@ -223,10 +225,8 @@ class OpenAIProvider:
         return await anyio.to_thread.run_sync(parse_image_events, finals, request.options, request_id)
 
     async def edit(self, request: EditRequest, events: EventSink | None = None) -> ProviderResult:
-        opts = request.options.as_dict()
+        opts = image_params(request.options)
         opts.pop("moderation", None)  # the SDK's multipart edit has no moderation parameter
-        if request.options.output_format == "png":
-            opts.pop("output_compression", None)
         files = [(f.filename, f.data, f.mime_type) for f in request.images]
         extra: dict[str, Any] = {}
         if request.mask is not None:
