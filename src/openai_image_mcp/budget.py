@@ -96,7 +96,11 @@ def fit_to_budget(result: dict[str, Any], budget: int) -> dict[str, Any]:
         candidate = build(sc, blocks)
         if size_of(candidate) <= limit:
             return candidate
-    return build({"success": bool(not result.get("isError")), "error": _cap(str(result.get("isError")), 40)}, [])
+    # Nothing smaller helped (a structure of very many keys): only the outcome and its error type are left.
+    last: dict[str, Any] = {"success": not result.get("isError")}
+    if isinstance(structured, dict) and isinstance(structured.get("error_type"), str):
+        last["error_type"] = _cap(structured["error_type"], 40)
+    return build(last, [])
 
 
 def _cap_text(block: dict[str, Any], limit: int) -> dict[str, Any]:
