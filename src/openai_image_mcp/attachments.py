@@ -105,6 +105,21 @@ class Attacher:
         prepared = await anyio.to_thread.run_sync(prepare_mask, mask.image.data, size, limiter=self.s.cpu)
         return prepared.png, {"path": mask.image.source, "change_fraction": round(prepared.change_fraction, 4)}
 
+    async def edit_inputs(
+        self, target: Loaded | None, references: Sequence[Loaded], mask: str | None
+    ) -> tuple[bytes | None, dict[str, Any]]:
+        """The mask as OpenAI wants it (for ``target``, else the first reference) and the lineage of an edit's
+        inputs, for its metadata."""
+        lineage: dict[str, Any] = {}
+        if target is not None:
+            lineage["edited_image"] = target.describe()
+        if references:
+            lineage["reference_images"] = [r.describe() for r in references]
+        if mask is None:
+            return None, lineage
+        png, lineage["mask"] = await self.prepare_mask(mask, target if target is not None else references[0])
+        return png, lineage
+
     async def for_turn(
         self,
         session: SessionRecord,
@@ -116,7 +131,6 @@ class Attacher:
     ) -> Attachments:
         """Attachments of a session turn. The image a mask applies to comes first: ``target`` if given,
         else the first reference, else the session's latest image (or a promoted session's seed)."""
-        lineage: dict[str, Any] = {}
         refs = await self.load_many(list(references))
         target_loaded = await self.load(target) if target else None
         if target_loaded is None and not refs:
@@ -128,17 +142,11 @@ class Attacher:
                         "A mask needs an image to edit: this session has no image yet. Pass reference_image_path, "
                         "or generate a first image."
                     )
-                if latest is not None and (seed_id is not None or mask is not None):
+                if latest is not None:
                     target_loaded = await self.load(latest.id)
+        mask_png, lineage = await self.edit_inputs(target_loaded, refs, mask)  # checked before any upload
         ordered = ([target_loaded] if target_loaded else []) + refs
-        mask_png = None
-        if mask is not None:  # validated before anything is uploaded
-            mask_png, lineage["mask"] = await self.prepare_mask(mask, ordered[0])
         images = tuple([await self.attach(session.id, item) for item in ordered])
-        if target_loaded is not None:
-            lineage["edited_image"] = target_loaded.describe()
-        if refs:
-            lineage["reference_images"] = [r.describe() for r in refs]
         mask_ref = None
         if mask_png is not None:
             sha = hashlib.sha256(mask_png).hexdigest()

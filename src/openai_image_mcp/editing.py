@@ -81,7 +81,7 @@ class Editor:
         model = svc.settings.image_model
         check_options(model, options)
         loaded = await svc.attacher.load_many([image, *references])
-        mask_png, lineage = await self._mask_and_lineage(loaded, mask)
+        mask_png, lineage = await svc.attacher.edit_inputs(loaded[0], loaded[1:], mask)
         request = EditRequest(
             model=model,
             prompt=prompt,
@@ -99,15 +99,6 @@ class Editor:
             result, progress, prompt=prompt, options=options, model=model, image_model=model, use_case="edit",
             paths=paths, lineage=lineage,
         )  # fmt: skip
-
-    async def _mask_and_lineage(self, loaded: list[Loaded], mask: str | None) -> tuple[bytes | None, dict[str, Any]]:
-        lineage: dict[str, Any] = {"edited_image": loaded[0].describe()}
-        if len(loaded) > 1:
-            lineage["reference_images"] = [item.describe() for item in loaded[1:]]
-        if mask is None:
-            return None, lineage
-        png, lineage["mask"] = await self.s.attacher.prepare_mask(mask, loaded[0])
-        return png, lineage
 
     # -- analyze and improve -----------------------------------------------------------------
     async def analyze_and_improve(
