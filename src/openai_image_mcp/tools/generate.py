@@ -67,7 +67,10 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         and its absolute path. Next: another turn, or get_session_status to review the session."""
 
         async def body() -> CallToolResult:
-            options = ImageOptions(size, quality, background, output_format, output_compression, moderation)
+            options = ImageOptions(
+                size=size, quality=quality, background=background, output_format=output_format,
+                output_compression=output_compression, moderation=moderation,
+            )  # fmt: skip
             refs = [reference_image_path] if reference_image_path else []
 
             async def attach(session: SessionRecord) -> Attachments:
@@ -114,7 +117,10 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         create_image_session + generate_image_in_session."""
 
         async def body() -> CallToolResult:
-            options = ImageOptions(size, quality, background, output_format, output_compression, moderation)
+            options = ImageOptions(
+                size=size, quality=quality, background=background, output_format=output_format,
+                output_compression=output_compression, moderation=moderation,
+            )  # fmt: skip
             if session_id:
                 sid = session_id
 
