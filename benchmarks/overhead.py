@@ -21,7 +21,7 @@ import anyio
 from mcp import Client
 
 from benchmarks.common import stdio_server
-from openai_image_mcp.config import Settings
+from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.server import create_server
 from tests.support.fake_openai import FakeOpenAI
 

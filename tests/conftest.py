@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from openai_image_mcp.config import Settings
+from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.server import create_server
 from tests.support.fake_openai import FakeOpenAI
 

@@ -15,7 +15,7 @@ SRC = Path(openai_image_mcp.__file__).parent
 def test_starting_the_server_does_not_import_heavy_libraries() -> None:
     code = (
         "import sys, tempfile; from pathlib import Path;"
-        "from openai_image_mcp.config import Settings; from openai_image_mcp.server import create_server;"
+        "from openai_image_mcp.core.settings import Settings; from openai_image_mcp.server import create_server;"
         "create_server(Settings(workspace=Path(tempfile.mkdtemp())));"
         "print(sorted(m for m in ('openai', 'PIL') if m in sys.modules))"
     )

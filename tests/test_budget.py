@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from openai_image_mcp.budget import fit_to_budget, size_of
+from openai_image_mcp.tools.budget import fit_to_budget, size_of
 
 
 def _result(structured: dict[str, Any], *, is_error: bool) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from openai_image_mcp.config import Settings
+from openai_image_mcp.core.settings import Settings
 
 
 def test_original_environment_variables_are_honoured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

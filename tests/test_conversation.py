@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import time
 
-from openai_image_mcp.conversation import MAX_REPLAY_TURNS, build_turn, replay_messages
-from openai_image_mcp.models import ImageOptions, SessionRecord, TurnRecord
+from openai_image_mcp.core.models import ImageOptions, SessionRecord, TurnRecord
+from openai_image_mcp.service.conversation import MAX_REPLAY_TURNS, build_turn, replay_messages
 
 
 def _session(last: str | None = "resp_1") -> SessionRecord:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from mcp import Client
 
-from openai_image_mcp.config import ENV_PREFIX, Settings
-from openai_image_mcp.guide import read_guide
+from openai_image_mcp.core.settings import ENV_PREFIX, Settings
+from openai_image_mcp.tools.guide import read_guide
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

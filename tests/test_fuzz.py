@@ -54,7 +54,7 @@ from mcp import Client
 from mcp.types import CallToolResult
 from PIL import Image
 
-from openai_image_mcp.config import Settings
+from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.server import create_server
 from tests.support.fake_openai import FakeOpenAI, make_photo_like
 
@@ -756,7 +756,7 @@ async def test_cancelled_promotion_leaves_no_orphan(
     client: Client, fake: FakeOpenAI, workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Deterministic: the seed's sidecar write (in promote's worker thread) waits until the client has cancelled."""
-    import openai_image_mcp.editing as editing
+    import openai_image_mcp.service.editing as editing
 
     reached, release = threading.Event(), threading.Event()
     real_write = editing.write_json_atomic

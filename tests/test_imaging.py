@@ -5,8 +5,8 @@ import io
 import pytest
 from PIL import Image
 
-from openai_image_mcp.errors import InvalidInput
-from openai_image_mcp.imaging import make_preview, probe
+from openai_image_mcp.core.errors import InvalidInput
+from openai_image_mcp.imaging.previews import make_preview, probe
 from tests.support.fake_openai import make_photo_like
 
 

@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from openai_image_mcp import inputs
-from openai_image_mcp.errors import (
+from openai_image_mcp.core.errors import (
     ImageTooLarge,
     InputFileNotFound,
     InvalidInput,
     NotAnImage,
     PathNotAllowed,
 )
-from openai_image_mcp.inputs import InputResolver, LoadedImage, parse_image_ref
+from openai_image_mcp.service import inputs
+from openai_image_mcp.service.inputs import InputResolver, LoadedImage, parse_image_ref
 from tests.support.fake_openai import make_photo_like
 
 ID = "0123456789abcdef0123456789abcdef"
@@ -404,6 +404,6 @@ def test_importing_inputs_does_not_import_pillow() -> None:
     import subprocess
     import sys
 
-    code = "import sys, openai_image_mcp.inputs, openai_image_mcp.masks; print('PIL' in sys.modules)"
+    code = "import sys, openai_image_mcp.service.inputs, openai_image_mcp.imaging.masks; print('PIL' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

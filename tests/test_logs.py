@@ -13,8 +13,8 @@ import pytest
 from mcp import Client
 from PIL import Image
 
-from openai_image_mcp.config import Settings
-from openai_image_mcp.logs import configure_logging
+from openai_image_mcp.core.logs import configure_logging
+from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.server import create_server
 from tests.conftest import TEST_KEY
 from tests.support.fake_openai import FakeOpenAI, make_photo_like

@@ -7,9 +7,9 @@ import io
 import pytest
 from PIL import Image
 
-from openai_image_mcp import masks
-from openai_image_mcp.errors import ImageTooLarge, InvalidMask
-from openai_image_mcp.masks import PreparedMask, prepare_mask
+from openai_image_mcp.core.errors import ImageTooLarge, InvalidMask
+from openai_image_mcp.imaging import masks
+from openai_image_mcp.imaging.masks import PreparedMask, prepare_mask
 from tests.support.fake_openai import make_photo_like
 
 

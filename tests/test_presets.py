@@ -5,11 +5,11 @@ from typing import get_args
 
 import pytest
 
-from openai_image_mcp import presets
-from openai_image_mcp.errors import InvalidInput
-from openai_image_mcp.models import BASE_SIZES, ImageOptions, Size
-from openai_image_mcp.options import check_options
-from openai_image_mcp.presets import (
+from openai_image_mcp.core.errors import InvalidInput
+from openai_image_mcp.core.models import BASE_SIZES, ImageOptions, Size
+from openai_image_mcp.service import presets
+from openai_image_mcp.service.options import check_options
+from openai_image_mcp.service.presets import (
     PRODUCT_ANGLES,
     PRODUCT_BACKGROUNDS,
     PRODUCT_LIGHTING,

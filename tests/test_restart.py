@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mcp import Client
 
-from openai_image_mcp.config import Settings
+from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.server import create_server
 from openai_image_mcp.store import Database, SessionStore
 from openai_image_mcp.store.journal import FileJournal

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from openai_image_mcp.models import SessionRecord
-from openai_image_mcp.workspace import Workspace, metadata_path, slugify, write_atomic
+from openai_image_mcp.core.models import SessionRecord
+from openai_image_mcp.service.layout import Workspace, metadata_path, slugify, write_atomic
 
 
 def test_slugify_makes_safe_short_names() -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from openai_image_mcp.config import Settings
+    from openai_image_mcp.core.settings import Settings
     from openai_image_mcp.server import create_server, main
 
 __all__ = ["Settings", "__version__", "create_server", "main"]
@@ -16,7 +16,7 @@ __all__ = ["Settings", "__version__", "create_server", "main"]
 
 def __getattr__(name: str) -> Any:
     if name == "Settings":
-        from openai_image_mcp.config import Settings
+        from openai_image_mcp.core.settings import Settings
 
         return Settings
     if name in ("create_server", "main"):

@@ -26,8 +26,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     from pydantic import ValidationError
 
-    from openai_image_mcp.config import Settings
-    from openai_image_mcp.logs import configure_logging
+    from openai_image_mcp.core.logs import configure_logging
+    from openai_image_mcp.core.settings import Settings
 
     try:
         settings = Settings()
@@ -46,9 +46,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     mcp = create_server(settings)
     if getattr(args, "transport", "stdio") == "http":
-        # A long-running HTTP server registers its tools at once: start-up time matters less there, and
-        # the SDK's Mcp-Param header check reads the registered tools.
-        mcp.register_tools()
         mcp.run(transport="streamable-http", host=args.host, port=args.port)
     else:
         mcp.run()

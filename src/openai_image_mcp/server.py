@@ -1,9 +1,8 @@
 """Assembly: build the MCPServer from Settings. ``python -m openai_image_mcp.server`` runs it on stdio.
 
-Nothing heavy is imported here: the OpenAI SDK loads with the first generation, Pillow with the first
-image, and the tool modules with the first tool call (``tools/list`` is answered from
-:mod:`openai_image_mcp.catalogue` until then), so the server answers ``tools/list`` about as fast as a
-bare MCPServer.
+The tools are registered at start, as the SDK expects. Nothing heavy is imported here: the OpenAI SDK
+loads with the first generation and Pillow with the first image, so the server answers ``tools/list``
+about as fast as a bare MCPServer.
 """
 
 from __future__ import annotations
@@ -15,15 +14,15 @@ from typing import Any
 
 import anyio
 from mcp.server import MCPServer
-from mcp.server.mcpserver import Context
-from mcp.types import CallToolResult, InputRequiredResult, Resource, Tool
+from mcp.types import Resource
 
-from openai_image_mcp import __version__, catalogue
-from openai_image_mcp.config import Settings
-from openai_image_mcp.middleware import ToolCallMiddleware
+from openai_image_mcp import __version__
+from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.providers.base import ImageProvider
-from openai_image_mcp.resources import dynamic_resources, register_resources
-from openai_image_mcp.service import ImageService
+from openai_image_mcp.service.facade import ImageService
+from openai_image_mcp.tools import register_tools
+from openai_image_mcp.tools.middleware import ToolCallMiddleware
+from openai_image_mcp.tools.resources import dynamic_resources, register_resources
 
 log = logging.getLogger(__name__)
 
@@ -35,39 +34,11 @@ INSTRUCTIONS = (
 
 
 class ImageMCPServer(MCPServer[ImageService]):
-    """MCPServer whose resources/list also names the open sessions and the newest images, and whose tools
-    are registered on the first tool call (``tools/list`` comes from the catalogue until then)."""
+    """MCPServer whose resources/list also names the open sessions and the newest images."""
 
     def __init__(self, service: ImageService, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._service = service
-        self._catalogue = catalogue.load()
-        self._tools_registered = False
-        if self._catalogue is None:
-            self.register_tools()
-
-    @property
-    def tools_registered(self) -> bool:
-        return self._tools_registered
-
-    def register_tools(self) -> None:
-        """Register the tool functions with the SDK (once; imports the tool modules, about 40 ms)."""
-        if not self._tools_registered:
-            from openai_image_mcp.tools import register_tools
-
-            register_tools(self, self._service)
-            self._tools_registered = True
-
-    async def list_tools(self) -> list[Tool]:
-        if not self._tools_registered and self._catalogue is not None:
-            return list(self._catalogue)
-        return await super().list_tools()
-
-    async def call_tool(
-        self, name: str, arguments: dict[str, Any], context: Context[ImageService, Any] | None = None
-    ) -> CallToolResult | InputRequiredResult:
-        self.register_tools()
-        return await super().call_tool(name, arguments, context)
 
     async def list_resources(self) -> list[Resource]:
         return [*await super().list_resources(), *await dynamic_resources(self._service)]
@@ -104,6 +75,7 @@ def create_server(
         log_level=settings.log_level,
         middleware=[ToolCallMiddleware(service)],
     )
+    register_tools(mcp, service)
     register_resources(mcp, service)
     return mcp
 

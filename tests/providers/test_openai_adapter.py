@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from openai_image_mcp import errors
-from openai_image_mcp.models import EditRequest, ImageOptions, ImagesRequest, InputFile, ProviderEvent, TurnRequest
+from openai_image_mcp.core import errors
+from openai_image_mcp.core.models import EditRequest, ImageOptions, ImagesRequest, InputFile, ProviderEvent, TurnRequest
 from openai_image_mcp.providers.openai_adapter import OpenAIProvider, _sse_events, parse_response
 from tests.support.fake_openai import FakeOpenAI, make_photo_like
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from openai_image_mcp.models import ImageRecord, SessionRecord
+from openai_image_mcp.core.models import ImageRecord, SessionRecord
 from openai_image_mcp.store import Database, ImageStore, SessionStore
 from openai_image_mcp.store.migrations import MIGRATIONS
 

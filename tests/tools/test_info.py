@@ -7,7 +7,7 @@ import os
 from mcp import Client
 
 from openai_image_mcp import __version__
-from openai_image_mcp.guide import read_guide
+from openai_image_mcp.tools.guide import read_guide
 from tests.support.fake_openai import FakeOpenAI
 from tests.tools.test_generate import new_session
 

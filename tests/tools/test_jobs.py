@@ -11,7 +11,7 @@ import anyio
 from mcp import Client
 from PIL import Image
 
-from openai_image_mcp.config import Settings
+from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.server import create_server
 from tests.support.fake_openai import FakeOpenAI
 from tests.tools.test_generate import new_session

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from openai_image_mcp import errors
+from openai_image_mcp.core import errors
 
 if TYPE_CHECKING:
-    from openai_image_mcp.config import Settings
+    from openai_image_mcp.core.settings import Settings
     from openai_image_mcp.providers.base import ImageProvider
 
 

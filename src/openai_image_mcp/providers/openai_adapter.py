@@ -19,9 +19,9 @@ import httpx2
 import openai
 from openai import AsyncOpenAI
 
-from openai_image_mcp import errors
-from openai_image_mcp.logs import annotate
-from openai_image_mcp.models import (
+from openai_image_mcp.core import errors
+from openai_image_mcp.core.logs import annotate
+from openai_image_mcp.core.models import (
     EditRequest,
     ImageOptions,
     ImagesRequest,

@@ -6,7 +6,7 @@ from typing import Any
 
 import openai
 
-from openai_image_mcp import errors
+from openai_image_mcp.core import errors
 
 MODERATION_CODES = frozenset({"moderation_blocked", "content_policy_violation", "image_content_policy_violation"})
 

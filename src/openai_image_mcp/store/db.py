@@ -10,7 +10,7 @@ from typing import TypeVar, cast
 
 import anyio
 
-from openai_image_mcp.errors import StorageError
+from openai_image_mcp.core.errors import StorageError
 from openai_image_mcp.store import migrations
 
 T = TypeVar("T")

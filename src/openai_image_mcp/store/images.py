@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from openai_image_mcp.models import ImageRecord
+from openai_image_mcp.core.models import ImageRecord
 from openai_image_mcp.store.db import Database
 from openai_image_mcp.store.journal import clear_in
 

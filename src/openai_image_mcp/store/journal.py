@@ -11,8 +11,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from openai_image_mcp.service.layout import metadata_path
 from openai_image_mcp.store.db import Database
-from openai_image_mcp.workspace import metadata_path
 
 
 def clear_in(conn: sqlite3.Connection, paths: Sequence[Path | str]) -> None:

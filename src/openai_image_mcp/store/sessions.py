@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from openai_image_mcp.models import ImageRecord, SessionRecord, TurnRecord, TurnStatus
+from openai_image_mcp.core.models import ImageRecord, SessionRecord, TurnRecord, TurnStatus
 from openai_image_mcp.store.db import Database
 from openai_image_mcp.store.images import insert_image
 from openai_image_mcp.store.journal import clear_in

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from mcp.server import MCPServer
 
 if TYPE_CHECKING:
-    from openai_image_mcp.service import ImageService
+    from openai_image_mcp.service.facade import ImageService
 
 
 def register_tools(mcp: MCPServer, service: ImageService) -> None:

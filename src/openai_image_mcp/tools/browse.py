@@ -12,15 +12,16 @@ from mcp.server import MCPServer
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from openai_image_mcp import errors, results
-from openai_image_mcp.inputs import parse_image_ref
-from openai_image_mcp.models import ImageRecord
-from openai_image_mcp.service import ImageService
+from openai_image_mcp.core import errors
+from openai_image_mcp.core.models import ImageRecord
+from openai_image_mcp.service.facade import ImageService
+from openai_image_mcp.service.inputs import parse_image_ref
+from openai_image_mcp.tools import results
 from openai_image_mcp.tools.render import image_out, iso, resource_links
 from openai_image_mcp.tools.schemas import READ_ONLY, ImageOut, ToolOutput
 
 if TYPE_CHECKING:
-    from openai_image_mcp.imaging import Preview
+    from openai_image_mcp.imaging.previews import Preview
 
 MAX_VIEW = 16
 
@@ -133,7 +134,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
             paths = [Path(r.path) for r in recs]
 
             def render() -> Preview:
-                from openai_image_mcp.gallery import contact_sheet, single_preview  # Pillow, off the event loop
+                from openai_image_mcp.imaging.sheets import contact_sheet, single_preview  # Pillow, off the event loop
 
                 missing = [str(p) for p in paths if not p.exists()]
                 if missing:

@@ -10,10 +10,10 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from openai_image_mcp import results
-from openai_image_mcp.assets import product_batch, ui_asset
-from openai_image_mcp.models import ImageOptions
-from openai_image_mcp.presets import (
+from openai_image_mcp.core.models import ImageOptions
+from openai_image_mcp.service.assets import product_batch, ui_asset
+from openai_image_mcp.service.facade import ImageService
+from openai_image_mcp.service.presets import (
     ProductAngle,
     ProductBackground,
     ProductLighting,
@@ -24,7 +24,7 @@ from openai_image_mcp.presets import (
     plan_product,
     plan_ui_asset,
 )
-from openai_image_mcp.service import ImageService
+from openai_image_mcp.tools import results
 from openai_image_mcp.tools.jobs import run_as_job
 from openai_image_mcp.tools.render import image_out, session_out
 from openai_image_mcp.tools.schemas import (

@@ -9,12 +9,12 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from openai_image_mcp import results
-from openai_image_mcp.attachments import Attachments
-from openai_image_mcp.jobs import Job
-from openai_image_mcp.models import ImageOptions, SessionRecord
-from openai_image_mcp.outcome import Generation
-from openai_image_mcp.service import ImageService
+from openai_image_mcp.core.models import ImageOptions, SessionRecord
+from openai_image_mcp.service.attachments import Attachments
+from openai_image_mcp.service.facade import ImageService
+from openai_image_mcp.service.jobs import Job
+from openai_image_mcp.service.outcome import Generation
+from openai_image_mcp.tools import results
 from openai_image_mcp.tools.jobs import run_as_job
 from openai_image_mcp.tools.schemas import (
     GENERATES,

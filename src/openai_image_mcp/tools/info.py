@@ -8,10 +8,11 @@ from typing import Annotated
 from mcp.server import MCPServer
 from mcp.types import CallToolResult
 
-from openai_image_mcp import __version__, results
-from openai_image_mcp.guide import read_guide
-from openai_image_mcp.service import ImageService
-from openai_image_mcp.stats import current_rss_bytes
+from openai_image_mcp import __version__
+from openai_image_mcp.service.facade import ImageService
+from openai_image_mcp.service.stats import current_rss_bytes
+from openai_image_mcp.tools import results
+from openai_image_mcp.tools.guide import read_guide
 from openai_image_mcp.tools.schemas import READ_ONLY, ServerStatsOutput, UsageGuideOutput
 
 

@@ -10,10 +10,11 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from openai_image_mcp import errors, results
-from openai_image_mcp.jobs import Job
-from openai_image_mcp.outcome import Generation
-from openai_image_mcp.service import ImageService
+from openai_image_mcp.core import errors
+from openai_image_mcp.service.facade import ImageService
+from openai_image_mcp.service.jobs import Job
+from openai_image_mcp.service.outcome import Generation
+from openai_image_mcp.tools import results
 from openai_image_mcp.tools.render import generation_result
 from openai_image_mcp.tools.schemas import READ_ONLY, GenerationOutput, WaitArg
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 from mcp.types import CallToolResult, ResourceLink
 
-from openai_image_mcp import results
-from openai_image_mcp.models import ImageRecord, SessionRecord, TurnRecord, iso_utc
-from openai_image_mcp.outcome import Generation
+from openai_image_mcp.core.models import ImageRecord, SessionRecord, TurnRecord, iso_utc
+from openai_image_mcp.service.layout import metadata_path
+from openai_image_mcp.service.outcome import Generation
+from openai_image_mcp.tools import results
 from openai_image_mcp.tools.schemas import GenerationOutput, ImageOut, SessionOut, TurnOut
-from openai_image_mcp.workspace import metadata_path
 
 
 def iso(ts: float | None) -> str | None:

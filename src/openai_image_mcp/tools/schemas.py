@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from openai_image_mcp.models import Background, Moderation, OutputFormat, Quality, Size, UseCase
+from openai_image_mcp.core.models import Background, Moderation, OutputFormat, Quality, Size, UseCase
 
 # The tools' behaviour hints, shared by the tools that behave alike.
 READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)

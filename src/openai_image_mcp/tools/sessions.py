@@ -8,8 +8,8 @@ from mcp.server import MCPServer
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from openai_image_mcp import results
-from openai_image_mcp.service import ImageService
+from openai_image_mcp.service.facade import ImageService
+from openai_image_mcp.tools import results
 from openai_image_mcp.tools.render import image_out, session_out, turn_out
 from openai_image_mcp.tools.schemas import (
     CREATES_SESSION,

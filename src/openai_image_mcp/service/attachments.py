@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from openai_image_mcp import errors
-from openai_image_mcp.inputs import InputResolver, LoadedImage, parse_image_ref
-from openai_image_mcp.models import ImageRecord, ImageRef, SessionRecord, extension
+from openai_image_mcp.core import errors
+from openai_image_mcp.core.models import ImageRecord, ImageRef, SessionRecord, extension
+from openai_image_mcp.service.inputs import InputResolver, LoadedImage, parse_image_ref
 
 if TYPE_CHECKING:
-    from openai_image_mcp.service import ImageService
+    from openai_image_mcp.service.facade import ImageService
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class Attacher:
 
     async def prepare_mask(self, mask_raw: str, target: Loaded) -> tuple[bytes, dict[str, Any]]:
         """The mask as OpenAI wants it: an alpha PNG at the target's exact size (validated, not uploaded)."""
-        from openai_image_mcp.masks import prepare_mask
+        from openai_image_mcp.imaging.masks import prepare_mask
 
         mask = await self.load(mask_raw)
         size = (target.image.width, target.image.height)

@@ -11,11 +11,12 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.types import Resource
 
-from openai_image_mcp import errors, results
-from openai_image_mcp.guide import read_guide
-from openai_image_mcp.models import EXTENSIONS
-from openai_image_mcp.results import image_resource_uri, image_uri
-from openai_image_mcp.service import ImageService
+from openai_image_mcp.core import errors
+from openai_image_mcp.core.models import EXTENSIONS
+from openai_image_mcp.service.facade import ImageService
+from openai_image_mcp.tools import results
+from openai_image_mcp.tools.guide import read_guide
+from openai_image_mcp.tools.results import image_resource_uri, image_uri
 
 _HEX = re.compile(r"[0-9a-f]{32}")
 RECENT_IMAGES = 50
@@ -122,8 +123,8 @@ PARTIAL_PREVIEW_BYTES = 40_000
 
 def _partial_webp(raw: Path) -> bytes:
     """The WebP preview of a partial image, made on first read and kept beside it."""
-    from openai_image_mcp.imaging import make_preview
-    from openai_image_mcp.workspace import write_atomic
+    from openai_image_mcp.imaging.previews import make_preview
+    from openai_image_mcp.service.layout import write_atomic
 
     cached = raw.with_suffix(".webp")
     if cached.exists():

@@ -21,8 +21,8 @@ from typing import Any, Protocol
 import anyio
 from anyio.abc import TaskGroup
 
-from openai_image_mcp import errors
-from openai_image_mcp.stats import ServerStats
+from openai_image_mcp.core import errors
+from openai_image_mcp.service.stats import ServerStats
 from openai_image_mcp.store.jobs import JobStore
 
 log = logging.getLogger(__name__)

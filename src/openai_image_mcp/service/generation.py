@@ -18,10 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from openai_image_mcp import errors
-from openai_image_mcp.attachments import Attachments
-from openai_image_mcp.conversation import build_turn
-from openai_image_mcp.models import (
+from openai_image_mcp.core import errors
+from openai_image_mcp.core.models import (
     ImageOptions,
     ImageRecord,
     ImagesRequest,
@@ -31,14 +29,16 @@ from openai_image_mcp.models import (
     TurnRecord,
     TurnRequest,
 )
-from openai_image_mcp.options import check_options, is_images_api_model
-from openai_image_mcp.outcome import Generation, Progress, Silent, check_prompt, preview_uri
-from openai_image_mcp.results import cap, json_size, preview_budget
-from openai_image_mcp.saving import SaveContext, discard, final_paths, preview_files, save_images
-from openai_image_mcp.workspace import metadata_path
+from openai_image_mcp.service.attachments import Attachments
+from openai_image_mcp.service.conversation import build_turn
+from openai_image_mcp.service.layout import metadata_path
+from openai_image_mcp.service.options import check_options, is_images_api_model
+from openai_image_mcp.service.outcome import Generation, Progress, Silent, check_prompt, preview_uri
+from openai_image_mcp.service.saving import SaveContext, discard, final_paths, preview_files, save_images
+from openai_image_mcp.tools.results import cap, json_size, preview_budget
 
 if TYPE_CHECKING:
-    from openai_image_mcp.service import ImageService
+    from openai_image_mcp.service.facade import ImageService
 
 log = logging.getLogger(__name__)
 
@@ -331,6 +331,6 @@ def _attached(req: TurnRequest, att: Attachments) -> TurnRequest:
 
 
 def _save_partial(b64: str, path: Path) -> None:
-    from openai_image_mcp.workspace import write_atomic
+    from openai_image_mcp.service.layout import write_atomic
 
     write_atomic(path, base64.b64decode(b64))

@@ -1,4 +1,4 @@
-"""Product shots and UI assets: presets turned into prompts (:mod:`openai_image_mcp.presets`), drawn
+"""Product shots and UI assets: presets turned into prompts (:mod:`openai_image_mcp.service.presets`), drawn
 with the Images API on the configured image model and filed under ``products/<product>/`` and
 ``ui_assets/<asset type>/``. A product batch draws its images concurrently.
 
@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from openai_image_mcp.errors import ImageServerError, InvalidInput
-from openai_image_mcp.models import ImageOptions
-from openai_image_mcp.outcome import Generation, Progress
-from openai_image_mcp.presets import ProductPlan, UIPlan
+from openai_image_mcp.core.errors import ImageServerError, InvalidInput
+from openai_image_mcp.core.models import ImageOptions
+from openai_image_mcp.service.outcome import Generation, Progress
+from openai_image_mcp.service.presets import ProductPlan, UIPlan
 
 if TYPE_CHECKING:
-    from openai_image_mcp.service import ImageService
+    from openai_image_mcp.service.facade import ImageService
 
 
 async def product_batch(

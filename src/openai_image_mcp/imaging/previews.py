@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from openai_image_mcp.errors import InvalidInput
+from openai_image_mcp.core.errors import InvalidInput
 
 #: Smallest preview side we shrink to before giving up on the budget.
 MIN_PREVIEW_SIDE = 64

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from openai_image_mcp.errors import ImageTooLarge, InputFileNotFound, InvalidInput, NotAnImage, PathNotAllowed
-from openai_image_mcp.models import MIME_TYPES
+from openai_image_mcp.core.errors import ImageTooLarge, InputFileNotFound, InvalidInput, NotAnImage, PathNotAllowed
+from openai_image_mcp.core.models import MIME_TYPES
 
 if TYPE_CHECKING:
     from PIL import Image

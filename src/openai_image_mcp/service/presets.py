@@ -2,7 +2,7 @@
 
 Two tools use this: ``generate_product_image`` (:func:`plan_product`) and ``generate_ui_asset``
 (:func:`plan_ui_asset`). Every size returned is one the chosen image model accepts, so the plans pass
-:func:`openai_image_mcp.options.check_options` as they are.
+:func:`openai_image_mcp.service.options.check_options` as they are.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from openai_image_mcp import errors
-from openai_image_mcp.models import Size
+from openai_image_mcp.core import errors
+from openai_image_mcp.core.models import Size
 
 ProductBackground = Literal["white", "transparent", "studio", "lifestyle", "gradient", "outdoor"]
 ProductAngle = Literal["front", "three_quarter", "side", "top_down", "back", "close_up"]

@@ -13,13 +13,13 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 from mcp.types import INTERNAL_ERROR
 
-from openai_image_mcp.budget import fit_to_budget
-from openai_image_mcp.errors import ImageServerError
-from openai_image_mcp.logs import call_context
-from openai_image_mcp.results import failure
+from openai_image_mcp.core.errors import ImageServerError
+from openai_image_mcp.core.logs import call_context
+from openai_image_mcp.tools.budget import fit_to_budget
+from openai_image_mcp.tools.results import failure
 
 if TYPE_CHECKING:
-    from openai_image_mcp.service import ImageService
+    from openai_image_mcp.service.facade import ImageService
 
 log = logging.getLogger(__name__)
 

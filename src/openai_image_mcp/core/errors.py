@@ -30,7 +30,7 @@
 
 Each class carries an ``error_type`` (a stable string clients may switch on) and a
 ``suggestion`` (what the model should do next). Tools turn them into ``isError`` results in
-exactly one place (:mod:`openai_image_mcp.results`).
+exactly one place (:mod:`openai_image_mcp.tools.results`).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from openai_image_mcp.imaging import Preview, make_preview, shrink_and_encode
+from openai_image_mcp.imaging.previews import Preview, make_preview, shrink_and_encode
 
 LABEL_BAR = 22
 

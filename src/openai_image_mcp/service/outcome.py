@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from openai_image_mcp import errors
-from openai_image_mcp.saving import SavedImage
+from openai_image_mcp.core import errors
+from openai_image_mcp.service.saving import SavedImage
 
 
 class Progress(Protocol):

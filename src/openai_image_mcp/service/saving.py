@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from openai_image_mcp.errors import StorageError
-from openai_image_mcp.models import MIME_TYPES, ImageRecord, ProviderImage, iso_utc
-from openai_image_mcp.workspace import metadata_path, write_atomic, write_json_atomic
+from openai_image_mcp.core.errors import StorageError
+from openai_image_mcp.core.models import MIME_TYPES, ImageRecord, ProviderImage, iso_utc
+from openai_image_mcp.service.layout import metadata_path, write_atomic, write_json_atomic
 
 _FORMAT_BY_PIL = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp"}
 
@@ -52,7 +52,7 @@ class SavedImage:
 
 def final_paths(images: Sequence[ProviderImage], paths: Sequence[Path]) -> list[Path]:
     """Where each image will be written: its planned path with the extension of its real format."""
-    from openai_image_mcp.imaging import probe
+    from openai_image_mcp.imaging.previews import probe
 
     out = []
     for image, path in zip(images, paths, strict=True):
@@ -71,7 +71,7 @@ def save_images(
 ) -> list[SavedImage]:
     """Write each image and its ``*_metadata.json`` at ``paths`` (from :func:`final_paths`, recorded in the
     journal first); return rows (not yet committed) and previews."""
-    from openai_image_mcp.imaging import make_preview, probe
+    from openai_image_mcp.imaging.previews import make_preview, probe
 
     written: list[Path] = []
     saved: list[SavedImage] = []
@@ -152,7 +152,7 @@ def discard(paths: Sequence[Path | str]) -> None:
 
 def preview_files(records: Sequence[ImageRecord], *, preview_side: int, preview_bytes: int) -> list[SavedImage]:
     """Previews of images already saved (to rebuild a finished job's result)."""
-    from openai_image_mcp.imaging import make_preview
+    from openai_image_mcp.imaging.previews import make_preview
 
     out: list[SavedImage] = []
     for rec in records:

@@ -17,7 +17,7 @@ The result is binarized (a soft edge at 50 %) because OpenAI treats the mask as 
 mask makes the hint unambiguous, and checked to change something but not everything.
 
 Pillow work is CPU-bound and sync; callers run it in a worker thread. The mask bytes should come
-from :class:`~openai_image_mcp.inputs.InputResolver` (which enforces the byte and pixel caps).
+from :class:`~openai_image_mcp.service.inputs.InputResolver` (which enforces the byte and pixel caps).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from openai_image_mcp.errors import ImageTooLarge, InvalidMask
+from openai_image_mcp.core.errors import ImageTooLarge, InvalidMask
 
 if TYPE_CHECKING:
     from PIL import Image

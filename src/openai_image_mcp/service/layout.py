@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from openai_image_mcp.models import SessionRecord, TurnRecord
+from openai_image_mcp.core.models import SessionRecord, TurnRecord
 
 USE_CASE_FOLDERS: dict[str, str] = {
     "general": "single_shot",

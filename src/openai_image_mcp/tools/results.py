@@ -19,8 +19,8 @@ from typing import Any
 from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 from pydantic import BaseModel
 
-from openai_image_mcp.errors import ContentRejected, ImageServerError, NoImageReturned, ProviderError
-from openai_image_mcp.models import extension
+from openai_image_mcp.core.errors import ContentRejected, ImageServerError, NoImageReturned, ProviderError
+from openai_image_mcp.core.models import extension
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The service: what the tools call, independent of MCP.
 
 It owns the stores, the workspace, the provider, the jobs and the generation flows
-(:mod:`openai_image_mcp.generation`), and implements the session use cases itself. One lock per
+(:mod:`openai_image_mcp.service.generation`), and implements the session use cases itself. One lock per
 session keeps a session's turns in order (turn N+1 chains on turn N's response), while different
 sessions and one-shot generations run fully in parallel.
 """
@@ -20,24 +20,24 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from openai_image_mcp import errors
-from openai_image_mcp.config import Settings
-from openai_image_mcp.jobs import JobManager
-from openai_image_mcp.models import ImageRecord, SessionRecord, TurnRecord
-from openai_image_mcp.options import is_images_api_model
+from openai_image_mcp.core import errors
+from openai_image_mcp.core.models import ImageRecord, SessionRecord, TurnRecord
+from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.providers import openai_provider
 from openai_image_mcp.providers.base import ImageProvider
-from openai_image_mcp.stats import ServerStats
+from openai_image_mcp.service.jobs import JobManager
+from openai_image_mcp.service.layout import Workspace, write_conversation_log
+from openai_image_mcp.service.options import is_images_api_model
+from openai_image_mcp.service.stats import ServerStats
 from openai_image_mcp.store import Database, ImageStore, SessionStore
 from openai_image_mcp.store.jobs import JobStore
 from openai_image_mcp.store.journal import FileJournal
 from openai_image_mcp.store.uploads import UploadStore
-from openai_image_mcp.workspace import Workspace, write_conversation_log
 
 if TYPE_CHECKING:
-    from openai_image_mcp.attachments import Attacher
-    from openai_image_mcp.editing import Editor
-    from openai_image_mcp.generation import Generator
+    from openai_image_mcp.service.attachments import Attacher
+    from openai_image_mcp.service.editing import Editor
+    from openai_image_mcp.service.generation import Generator
 
 log = logging.getLogger(__name__)
 
@@ -72,19 +72,19 @@ class ImageService:
     # The generation flows, built (and their modules imported) on first use, off the start-up path.
     @cached_property
     def attacher(self) -> Attacher:
-        from openai_image_mcp.attachments import Attacher
+        from openai_image_mcp.service.attachments import Attacher
 
         return Attacher(self)
 
     @cached_property
     def generator(self) -> Generator:
-        from openai_image_mcp.generation import Generator
+        from openai_image_mcp.service.generation import Generator
 
         return Generator(self)
 
     @cached_property
     def editor(self) -> Editor:
-        from openai_image_mcp.editing import Editor
+        from openai_image_mcp.service.editing import Editor
 
         return Editor(self)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from openai_image_mcp import errors
-from openai_image_mcp.models import BASE_SIZES, ImageOptions
+from openai_image_mcp.core import errors
+from openai_image_mcp.core.models import BASE_SIZES, ImageOptions
 
 
 def is_images_api_model(model: str) -> bool:

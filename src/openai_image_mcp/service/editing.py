@@ -1,7 +1,7 @@
 """The editing and specialised flows: edits with masks and references, analyze-and-improve,
 promotion of an image to a session, product batches and UI assets.
 
-They reuse the two core flows of :mod:`openai_image_mcp.generation` (a session turn; a one-shot
+They reuse the two core flows of :mod:`openai_image_mcp.service.generation` (a session turn; a one-shot
 image) and add what is theirs: reading inputs safely, masks, lineage in the metadata, presets.
 """
 
@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from openai_image_mcp.attachments import Attachments, Loaded
-from openai_image_mcp.models import (
+from openai_image_mcp.core.models import (
     EditRequest,
     ImageOptions,
     ImageRecord,
@@ -27,12 +26,13 @@ from openai_image_mcp.models import (
     extension,
     iso_utc,
 )
-from openai_image_mcp.options import check_options, input_fidelity_for
-from openai_image_mcp.outcome import Generation, Progress, check_prompt
-from openai_image_mcp.workspace import metadata_path, write_atomic, write_json_atomic
+from openai_image_mcp.service.attachments import Attachments, Loaded
+from openai_image_mcp.service.layout import metadata_path, write_atomic, write_json_atomic
+from openai_image_mcp.service.options import check_options, input_fidelity_for
+from openai_image_mcp.service.outcome import Generation, Progress, check_prompt
 
 if TYPE_CHECKING:
-    from openai_image_mcp.service import ImageService
+    from openai_image_mcp.service.facade import ImageService
 
 ANALYZE_INSTRUCTIONS = (
     "You are an art director. Look closely at the attached image. First write a concise critique of it "
