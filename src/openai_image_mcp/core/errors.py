@@ -15,6 +15,7 @@
     ├── SessionLimitReached           MCP_MAX_SESSIONS open sessions
     ├── ImageNotFound                 unknown image id or resource
     ├── StorageError                  the workspace could not be written
+    │   └── BlobNotFound              a recorded image (or preview) is missing from the blob store
     ├── GenerationCancelled           the generation was cancelled, or the server stopped under it
     ├── JobNotFound                   unknown job id
     └── ProviderError                 OpenAI failed; .request_id when OpenAI gave one
@@ -118,6 +119,11 @@ class ImageNotFound(ImageServerError):
 class StorageError(ImageServerError):
     error_type = "storage_error"
     suggestion = "Check that the workspace folder (OPENAI_IMAGE_MCP_WORKSPACE) exists, is writable and has free space."
+
+
+class BlobNotFound(StorageError):
+    error_type = "file_missing"
+    suggestion = "The image is recorded but its file is gone (deleted by hand?); generate it again."
 
 
 class GenerationCancelled(ImageServerError):

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from openai_image_mcp.core.principal import LOCAL_NAME
+
 Size = Literal[
     "auto", "1024x1024", "1536x1024", "1024x1536", "2048x2048", "2048x1152", "1152x2048", "3840x2160", "2160x3840"
 ]
@@ -180,6 +182,7 @@ class SessionRecord:
     image_count: int = 0
     pending_image_id: str | None = None  # an image to attach on the next turn (promoted sessions)
     style_series: str | None = None
+    owner: str = LOCAL_NAME
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,3 +222,22 @@ class ImageRecord:
     turn_id: str | None = None
     response_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    owner: str = LOCAL_NAME
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """A generation job as stored: ``running`` until it ends ``succeeded`` (with a summary of its result),
+    ``failed``, ``cancelled`` or, when the process stopped under it, ``interrupted``."""
+
+    id: str
+    kind: str
+    status: str
+    session_id: str | None
+    created_at: float
+    finished_at: float | None
+    message: str
+    error_type: str | None
+    error: str | None
+    result: dict[str, Any] | None
+    owner: str = LOCAL_NAME

@@ -5,27 +5,27 @@ CPU-bound Pillow work, called from worker threads.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Sequence
-from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from openai_image_mcp.imaging.previews import Preview, make_preview, shrink_and_encode
+from openai_image_mcp.imaging.previews import Preview, shrink_and_encode
 
 LABEL_BAR = 22
 
 
-def contact_sheet(paths: Sequence[Path], *, max_side: int, max_bytes: int) -> Preview:
+def contact_sheet(images: Sequence[bytes], *, max_side: int, max_bytes: int) -> Preview:
     """A grid of the images, numbered 1..n in reading order, as one WebP within ``max_bytes``."""
-    n = len(paths)
+    n = len(images)
     cols = math.ceil(math.sqrt(n))
     rows = math.ceil(n / cols)
     cell = max(64, max_side // cols)
     sheet = Image.new("RGB", (cols * cell, rows * (cell + LABEL_BAR)), (32, 32, 32))
     draw = ImageDraw.Draw(sheet)
-    for i, path in enumerate(paths):
-        with Image.open(path) as src:
+    for i, data in enumerate(images):
+        with Image.open(io.BytesIO(data)) as src:
             src.draft("RGB", (cell, cell))
             img = src.convert("RGBA")
         img.thumbnail((cell, cell), Image.Resampling.BILINEAR)
@@ -35,7 +35,3 @@ def contact_sheet(paths: Sequence[Path], *, max_side: int, max_bytes: int) -> Pr
         sheet.paste(tile, (x, y + LABEL_BAR))
         draw.text((x + 6, y + 5), str(i + 1), fill=(255, 255, 255))
     return shrink_and_encode(sheet, max_side=max(sheet.size), max_bytes=max_bytes)
-
-
-def single_preview(path: Path, *, max_side: int, max_bytes: int) -> Preview:
-    return make_preview(path.read_bytes(), max_side=max_side, max_bytes=max_bytes)

@@ -8,10 +8,8 @@ header, and the whole call, retries included, is bounded by ``request_timeout``.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -23,15 +21,16 @@ from openai_image_mcp.core import errors
 from openai_image_mcp.core.logs import annotate
 from openai_image_mcp.core.models import (
     EditRequest,
-    ImageOptions,
     ImagesRequest,
     ProviderEvent,
-    ProviderImage,
     ProviderResult,
     TurnRequest,
 )
 from openai_image_mcp.providers.base import EventSink
-from openai_image_mcp.providers.openai_errors import failed_call_error, map_exception, response_error
+from openai_image_mcp.providers.openai_errors import map_exception, response_error
+from openai_image_mcp.providers.openai_requests import build_turn_input, image_params, image_tool
+from openai_image_mcp.providers.openai_responses import parse_image_events, parse_response
+from openai_image_mcp.providers.sse import sse_events, sse_lines
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +40,6 @@ _PARTIAL_EVENTS = frozenset(
 _GENERATING_EVENTS = frozenset(
     {"response.image_generation_call.generating", "response.image_generation_call.in_progress"}
 )
-#: Events whose payload repeats what the final event carries (the whole image, again).
-_SKIPPED_EVENTS = frozenset({"response.output_item.done", "response.image_generation_call.completed"})
 _FINAL_EVENTS = frozenset(
     {
         "response.completed",
@@ -65,35 +62,6 @@ async def _mark_quota_not_retryable(response: httpx2.Response) -> None:
         return
     if code == "insufficient_quota":
         response.headers["x-should-retry"] = "false"
-
-
-def image_params(options: ImageOptions) -> dict[str, Any]:
-    """The image parameters OpenAI takes, as set (compression never with PNG, which OpenAI refuses)."""
-    params = options.as_dict()
-    if options.output_format == "png":
-        params.pop("output_compression", None)
-    return params
-
-
-def image_tool(model: str, options: ImageOptions) -> dict[str, Any]:
-    """The ``image_generation`` tool configuration for one turn."""
-    return {"type": "image_generation", "model": model, **image_params(options)}
-
-
-def _data_url(data: bytes, mime: str) -> str:
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-
-
-def build_turn_input(request: TurnRequest) -> list[dict[str, Any]]:
-    """The ``input`` of a Responses call: the new user text, after the local replay if any."""
-    items: list[dict[str, Any]] = [{"role": m.role, "content": m.text} for m in request.replay]
-    content: list[dict[str, Any]] = [{"type": "input_text", "text": request.text}]
-    content.extend(ref.as_input_part() for ref in request.input_images)
-    if request.replay_image is not None:
-        data, mime = request.replay_image
-        content.append({"type": "input_image", "image_url": _data_url(data, mime), "detail": "auto"})
-    items.append({"role": "user", "content": content})
-    return items
 
 
 class OpenAIProvider:
@@ -151,7 +119,7 @@ class OpenAIProvider:
                     request_id = raw.headers.get("x-request-id")
                     annotate(openai_request_id=request_id or "")
                     log.debug("OpenAI is streaming %s (request %s)", kwargs.get("model"), request_id)
-                    async for event in _sse_events(sse_lines(raw.http_response.aiter_bytes())):
+                    async for event in sse_events(sse_lines(raw.http_response.aiter_bytes())):
                         await self._dispatch(event, events, finals, request_id)
                 finally:
                     with anyio.CancelScope(shield=True), anyio.move_on_after(2):
@@ -266,124 +234,3 @@ class OpenAIProvider:
             raise errors.ProviderTimeout(f"Deleting {file_id} from OpenAI timed out.") from exc
         except openai.OpenAIError as exc:
             raise map_exception(exc) from exc
-
-
-async def sse_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
-    """Lines of an event stream: split at CR, LF or CRLF only, as the SSE format says (``str.splitlines``
-    would also split inside JSON at U+2028, U+2029 and U+0085), decoded as UTF-8 once complete. Each
-    byte is scanned once, so a multi-megabyte image line costs a few memchr passes."""
-    buffer = bytearray()
-    skip_lf = False
-    async for chunk in chunks:
-        if skip_lf and chunk[:1] == b"\n":
-            chunk = chunk[1:]
-        skip_lf = False
-        start = len(buffer)
-        buffer += chunk
-        while True:
-            cr, lf = buffer.find(b"\r", start), buffer.find(b"\n", start)
-            ends = [i for i in (cr, lf) if i != -1]
-            if not ends:
-                break
-            end = min(ends)
-            line = bytes(buffer[:end])
-            if buffer[end] == 13:  # CR, maybe followed by LF (possibly in the next chunk)
-                if end + 1 < len(buffer):
-                    cut = end + 2 if buffer[end + 1] == 10 else end + 1
-                else:
-                    cut, skip_lf = end + 1, True
-            else:
-                cut = end + 1
-            del buffer[:cut]
-            start = 0
-            yield line.decode("utf-8")
-    if buffer:
-        yield bytes(buffer).decode("utf-8")
-
-
-async def _sse_events(lines: AsyncIterator[str]) -> AsyncIterator[dict[str, Any]]:
-    """Server-sent events from text lines: ``data:`` lines joined, dispatched on a blank line.
-
-    Events we never read (``_SKIPPED_EVENTS``: they repeat the final image) are recognised by their
-    ``event:`` line and not JSON-decoded, which saves parsing megabytes of base64 twice.
-    """
-    data: list[str] = []
-    name = ""
-    async for line in lines:
-        if line.startswith("data:"):
-            data.append(line[6:] if line.startswith("data: ") else line[5:])
-        elif line.startswith("event:"):
-            name = line[6:].strip()
-        elif not line and (data or name):
-            payload = "\n".join(data)
-            skipped = name in _SKIPPED_EVENTS
-            data, name = [], ""
-            if payload.startswith("[DONE]"):
-                return
-            if payload and not skipped:
-                yield json.loads(payload)
-    if data and not data[0].startswith("[DONE]") and name not in _SKIPPED_EVENTS:
-        yield json.loads("\n".join(data))
-
-
-def parse_response(response: dict[str, Any], options: ImageOptions, request_id: str | None) -> ProviderResult:
-    """Images, text and usage from a final Responses API ``response`` object."""
-    if response.get("status") == "failed" and response.get("error"):
-        raise response_error(response["error"], request_id)
-    images: list[ProviderImage] = []
-    texts: list[str] = []
-    failure: errors.ProviderError | None = None
-    for item in response.get("output") or []:
-        if item.get("type") == "image_generation_call":
-            if item.get("status") == "failed" or item.get("error"):
-                failure = failed_call_error(item.get("error"), request_id)
-            elif item.get("result"):
-                images.append(
-                    ProviderImage(
-                        data=base64.b64decode(item["result"]),
-                        output_format=item.get("output_format") or options.output_format,
-                        revised_prompt=item.get("revised_prompt"),
-                        size=item.get("size"),
-                        quality=item.get("quality"),
-                        background=item.get("background"),
-                        call_id=item.get("id"),
-                    )
-                )
-        elif item.get("type") == "message":
-            texts.extend(p.get("text", "") for p in item.get("content") or [] if p.get("type") == "output_text")
-    model_text = "\n".join(t for t in texts if t).strip()
-    if not images:
-        if failure is not None:
-            raise failure
-        raise errors.NoImageReturned(
-            "OpenAI answered without an image" + (f": {model_text}" if model_text else "."),
-            model_text=model_text,
-            request_id=request_id,
-        )
-    usage: dict[str, Any] = {"mainline": response.get("usage") or {}}
-    image_gen = (response.get("tool_usage") or {}).get("image_gen")
-    if image_gen:
-        usage["image_generation"] = image_gen
-    return ProviderResult(
-        images=tuple(images), response_id=response.get("id"), model_text=model_text, usage=usage, request_id=request_id
-    )
-
-
-def parse_image_events(finals: list[dict[str, Any]], options: ImageOptions, request_id: str | None) -> ProviderResult:
-    """Images and usage from the Images API's ``*.completed`` stream events."""
-    images = tuple(
-        ProviderImage(
-            data=base64.b64decode(event["b64_json"]),
-            output_format=event.get("output_format") or options.output_format,
-            size=event.get("size"),
-            quality=event.get("quality"),
-            background=event.get("background"),
-        )
-        for event in finals
-        if event.get("b64_json")
-    )
-    if not images:
-        raise errors.NoImageReturned("OpenAI's Images API returned no image.", request_id=request_id)
-    return ProviderResult(
-        images=images, usage={"image_generation": finals[-1].get("usage") or {}}, request_id=request_id
-    )

@@ -8,21 +8,19 @@ after another, so a batch there is one image."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import anyio
 
 from openai_image_mcp.core.errors import ImageServerError, InvalidInput
 from openai_image_mcp.core.models import ImageOptions
+from openai_image_mcp.core.principal import Principal
+from openai_image_mcp.service.generation import Generator
 from openai_image_mcp.service.outcome import Generation, Progress
 from openai_image_mcp.service.presets import ProductPlan, UIPlan
 
-if TYPE_CHECKING:
-    from openai_image_mcp.service.facade import ImageService
-
 
 async def product_batch(
-    service: ImageService,
+    generator: Generator,
+    principal: Principal,
     product: str,
     plan: ProductPlan,
     quality: str,
@@ -37,12 +35,13 @@ async def product_batch(
                 "batch_count must be 1 with session_id: a session's turns run one after another. "
                 "Leave session_id empty to draw a batch at once."
             )
-        return await service.generator.in_session(session_id, plan.prompts[0], options, progress, use_case="product")
+        return await generator.in_session(principal, session_id, plan.prompts[0], options, progress, use_case="product")
     results: list[Generation | None] = [None] * len(plan.prompts)
+    image_model = generator.settings.image_model
 
     async def one(i: int, prompt: str) -> None:
-        results[i] = await service.generator.one_shot(
-            prompt, options, progress, model=service.settings.image_model, use_case="product", subfolder=product
+        results[i] = await generator.one_shot(
+            principal, prompt, options, progress, model=image_model, use_case="product", subfolder=product
         )
 
     try:
@@ -64,7 +63,8 @@ async def product_batch(
 
 
 async def ui_asset(
-    service: ImageService,
+    generator: Generator,
+    principal: Principal,
     asset_type: str,
     plan: UIPlan,
     quality: str,
@@ -74,10 +74,11 @@ async def ui_asset(
 ) -> Generation:
     options = _options(plan, quality)
     if session_id:
-        return await service.generator.in_session(session_id, plan.prompt, options, progress, use_case="ui_asset")
-    return await service.generator.one_shot(
-        plan.prompt, options, progress, model=service.settings.image_model, use_case="ui_asset", subfolder=asset_type
-    )
+        return await generator.in_session(principal, session_id, plan.prompt, options, progress, use_case="ui_asset")
+    return await generator.one_shot(
+        principal, plan.prompt, options, progress, model=generator.settings.image_model, use_case="ui_asset",
+        subfolder=asset_type,
+    )  # fmt: skip
 
 
 def _options(plan: ProductPlan | UIPlan, quality: str) -> ImageOptions:

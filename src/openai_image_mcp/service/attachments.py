@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 
 from openai_image_mcp.core import errors
+from openai_image_mcp.core.clock import Clock
 from openai_image_mcp.core.models import ImageRecord, ImageRef, SessionRecord, extension
-from openai_image_mcp.service.inputs import InputResolver, LoadedImage, parse_image_ref
-
-if TYPE_CHECKING:
-    from openai_image_mcp.service.facade import ImageService
+from openai_image_mcp.core.principal import Principal
+from openai_image_mcp.core.refs import parse_image_ref
+from openai_image_mcp.imaging.validate import LoadedImage
+from openai_image_mcp.service.inputs import InputResolver
+from openai_image_mcp.service.runtime import ProviderHandle
+from openai_image_mcp.store.ports import BlobStore, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -55,58 +56,70 @@ class Attachments:
 
 
 class Attacher:
-    def __init__(self, service: ImageService) -> None:
-        self.s = service
-        settings = service.settings
-        self.resolver = InputResolver(
-            settings.input_roots, max_bytes=settings.max_input_bytes, max_pixels=settings.max_input_pixels
-        )
+    def __init__(
+        self,
+        *,
+        resolver: InputResolver,
+        state: StateStore,
+        blobs: BlobStore,
+        provider: ProviderHandle,
+        cpu: anyio.CapacityLimiter,
+        clock: Clock,
+        request_timeout: float,
+    ) -> None:
+        self.resolver = resolver
+        self._state = state
+        self._blobs = blobs
+        self._provider = provider
+        self._cpu = cpu
+        self._clock = clock
+        self._request_timeout = request_timeout
 
-    async def load(self, raw: str) -> Loaded:
-        """An input image by path, ``file://`` URI, image id or resource URI."""
+    async def load(self, principal: Principal, raw: str) -> Loaded:
+        """An input image by path, ``file://`` URI, image id or resource URI (ids only of the caller's images)."""
         image_id = parse_image_ref(raw)
         if image_id is not None:
-            rec = await self.s.images.get(image_id)
+            rec = await self._state.images.get(image_id, owner=principal.owner_filter)
             if rec is None:
                 raise errors.InputFileNotFound(f"No image with id '{image_id}' was made by this server.")
-            path = Path(rec.path)
-            loaded = await anyio.to_thread.run_sync(self.resolver.load_path, path, limiter=self.s.cpu)
+            data = await self._blobs.get(rec.path)
+            loaded = await anyio.to_thread.run_sync(self.resolver.check, data, rec.path, limiter=self._cpu)
             return Loaded(loaded, rec)
-        loaded = await anyio.to_thread.run_sync(self.resolver.load, raw, limiter=self.s.cpu)
-        rec = await self.s.images.by_path(loaded.source)
+        loaded = await anyio.to_thread.run_sync(self.resolver.load, raw, limiter=self._cpu)
+        rec = await self._state.images.by_path(loaded.source, owner=principal.owner_filter)
         return Loaded(loaded, rec)
 
-    async def load_many(self, raws: Sequence[str]) -> list[Loaded]:
+    async def load_many(self, principal: Principal, raws: Sequence[str]) -> list[Loaded]:
         if len(raws) > MAX_INPUT_IMAGES:
             raise errors.InvalidInput(f"At most {MAX_INPUT_IMAGES} input images in all; got {len(raws)}.")
-        return [await self.load(raw) for raw in raws]
+        return [await self.load(principal, raw) for raw in raws]
 
-    async def upload(self, session_id: str | None, data: bytes, sha256: str, mime: str) -> str:
+    async def upload(self, owner: str, session_id: str | None, data: bytes, sha256: str, mime: str) -> str:
         """The file id of these bytes for this session, uploading them the first time. Without a session the
         upload is one-off: never shared, and deleted by its caller with :meth:`delete_upload`."""
-        found = await self.s.uploads.find(session_id, sha256) if session_id is not None else None
+        found = await self._state.uploads.find(session_id, sha256) if session_id is not None else None
         if found:
             return found
-        provider = await self.s.provider()
+        provider = await self._provider.get()
         file_id = await provider.upload_file(data, f"{sha256[:16]}.{extension(mime)}", mime)
-        await self.s.uploads.add(file_id, session_id, sha256, len(data), now=time.time())
+        await self._state.uploads.add(file_id, session_id, sha256, len(data), owner=owner, now=self._clock.now())
         return file_id
 
-    async def attach(self, session_id: str | None, loaded: Loaded) -> ImageRef:
+    async def attach(self, session: SessionRecord, loaded: Loaded) -> ImageRef:
         img = loaded.image
-        return ImageRef(file_id=await self.upload(session_id, img.data, img.sha256, img.mime_type))
+        return ImageRef(file_id=await self.upload(session.owner, session.id, img.data, img.sha256, img.mime_type))
 
-    async def prepare_mask(self, mask_raw: str, target: Loaded) -> tuple[bytes, dict[str, Any]]:
+    async def prepare_mask(self, principal: Principal, mask_raw: str, target: Loaded) -> tuple[bytes, dict[str, Any]]:
         """The mask as OpenAI wants it: an alpha PNG at the target's exact size (validated, not uploaded)."""
         from openai_image_mcp.imaging.masks import prepare_mask
 
-        mask = await self.load(mask_raw)
+        mask = await self.load(principal, mask_raw)
         size = (target.image.width, target.image.height)
-        prepared = await anyio.to_thread.run_sync(prepare_mask, mask.image.data, size, limiter=self.s.cpu)
+        prepared = await anyio.to_thread.run_sync(prepare_mask, mask.image.data, size, limiter=self._cpu)
         return prepared.png, {"path": mask.image.source, "change_fraction": round(prepared.change_fraction, 4)}
 
     async def edit_inputs(
-        self, target: Loaded | None, references: Sequence[Loaded], mask: str | None
+        self, principal: Principal, target: Loaded | None, references: Sequence[Loaded], mask: str | None
     ) -> tuple[bytes | None, dict[str, Any]]:
         """The mask as OpenAI wants it (for ``target``, else the first reference) and the lineage of an edit's
         inputs, for its metadata."""
@@ -117,11 +130,12 @@ class Attacher:
             lineage["reference_images"] = [r.describe() for r in references]
         if mask is None:
             return None, lineage
-        png, lineage["mask"] = await self.prepare_mask(mask, target if target is not None else references[0])
+        png, lineage["mask"] = await self.prepare_mask(principal, mask, target if target is not None else references[0])
         return png, lineage
 
     async def for_turn(
         self,
+        principal: Principal,
         session: SessionRecord,
         *,
         target: str | None = None,
@@ -131,8 +145,8 @@ class Attacher:
     ) -> Attachments:
         """Attachments of a session turn. The image a mask applies to comes first: ``target`` if given,
         else the first reference, else the session's latest image (or a promoted session's seed)."""
-        refs = await self.load_many(list(references))
-        target_loaded = await self.load(target) if target else None
+        refs = await self.load_many(principal, list(references))
+        target_loaded = await self.load(principal, target) if target else None
         if target_loaded is None and not refs:
             seed_id = session.pending_image_id
             if seed_id is not None or mask is not None:
@@ -143,18 +157,18 @@ class Attacher:
                         "or generate a first image."
                     )
                 if latest is not None:
-                    target_loaded = await self.load(latest.id)
-        mask_png, lineage = await self.edit_inputs(target_loaded, refs, mask)  # checked before any upload
+                    target_loaded = await self.load(principal, latest.id)
+        mask_png, lineage = await self.edit_inputs(principal, target_loaded, refs, mask)  # checked before any upload
         ordered = ([target_loaded] if target_loaded else []) + refs
-        images = tuple([await self.attach(session.id, item) for item in ordered])
+        images = tuple([await self.attach(session, item) for item in ordered])
         mask_ref = None
         if mask_png is not None:
             sha = hashlib.sha256(mask_png).hexdigest()
-            mask_ref = ImageRef(file_id=await self.upload(session.id, mask_png, sha, "image/png"))
+            mask_ref = ImageRef(file_id=await self.upload(session.owner, session.id, mask_png, sha, "image/png"))
         return Attachments(images=images, mask=mask_ref, input_fidelity=input_fidelity, lineage=lineage)
 
     async def _latest(self, session: SessionRecord) -> ImageRecord | None:
-        images = await self.s.images.for_session(session.id)
+        images = await self._state.images.for_session(session.id)
         if session.pending_image_id:
             for rec in images:
                 if rec.id == session.pending_image_id:
@@ -164,17 +178,17 @@ class Attacher:
     async def delete_upload(self, file_id: str) -> bool:
         """Delete one uploaded file from OpenAI (best effort: a failure is logged, and retried by the sweep)."""
         try:
-            provider = await self.s.provider()
+            provider = await self._provider.get()
             await provider.delete_file(file_id)
         except errors.ImageServerError as exc:
             log.warning("could not delete uploaded file %s: %s", file_id, exc)
             return False
-        await self.s.uploads.mark_deleted(file_id, now=time.time())
+        await self._state.uploads.mark_deleted(file_id, now=self._clock.now())
         return True
 
     async def delete_stale_uploads(self) -> int:
         """Delete from OpenAI the uploads of sessions that are closed or expired, and one-off uploads a crash
         left (older than the longest a call may take)."""
-        now = time.time()
-        stale = await self.s.uploads.stale(one_off_before=now - self.s.settings.request_timeout)
+        now = self._clock.now()
+        stale = await self._state.uploads.stale(one_off_before=now - self._request_timeout)
         return sum([await self.delete_upload(file_id) for file_id in stale])

@@ -7,7 +7,6 @@ image) and add what is theirs: reading inputs safely, masks, lineage in the meta
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from openai_image_mcp.core.clock import Clock
 from openai_image_mcp.core.models import (
     EditRequest,
     ImageOptions,
@@ -26,13 +26,21 @@ from openai_image_mcp.core.models import (
     extension,
     iso_utc,
 )
-from openai_image_mcp.service.attachments import Attachments, Loaded
-from openai_image_mcp.service.layout import metadata_path, write_atomic, write_json_atomic
+from openai_image_mcp.core.principal import Principal
+from openai_image_mcp.core.settings import Settings
+from openai_image_mcp.service.attachments import Attacher, Attachments, Loaded
+from openai_image_mcp.service.generation import Generator
+from openai_image_mcp.service.layout import (
+    session_image_parts,
+    use_case_key,
+)
 from openai_image_mcp.service.options import check_options, input_fidelity_for
 from openai_image_mcp.service.outcome import Generation, Progress, check_prompt
+from openai_image_mcp.service.sessions import SessionBook
+from openai_image_mcp.store.ports import BlobStore, StateStore
 
 if TYPE_CHECKING:
-    from openai_image_mcp.service.facade import ImageService
+    pass
 
 ANALYZE_INSTRUCTIONS = (
     "You are an art director. Look closely at the attached image. First write a concise critique of it "
@@ -49,12 +57,29 @@ def analyze_prompt(goals: str, preserve: str | None) -> str:
 
 
 class Editor:
-    def __init__(self, service: ImageService) -> None:
-        self.s = service
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        generator: Generator,
+        attacher: Attacher,
+        sessions: SessionBook,
+        state: StateStore,
+        blobs: BlobStore,
+        clock: Clock,
+    ) -> None:
+        self._settings = settings
+        self._generator = generator
+        self._attacher = attacher
+        self._sessions = sessions
+        self._state = state
+        self._blobs = blobs
+        self._clock = clock
 
     # -- edits -------------------------------------------------------------------------------
     async def edit(
         self,
+        principal: Principal,
         image: str,
         prompt: str,
         progress: Progress,
@@ -68,20 +93,22 @@ class Editor:
         """Edit ``image``: as a turn of ``session_id`` (the session then continues from the edit), or
         through the Images API into ``edits/``."""
         prompt = check_prompt(prompt)
-        svc = self.s
+        gen = self._generator
         if session_id:
 
             async def attach(session: SessionRecord) -> Attachments:
                 fidelity = input_fidelity_for(session.image_model, input_fidelity)
-                return await svc.attacher.for_turn(
-                    session, target=image, references=references, mask=mask, input_fidelity=fidelity
+                return await self._attacher.for_turn(
+                    principal, session, target=image, references=references, mask=mask, input_fidelity=fidelity
                 )
 
-            return await svc.generator.in_session(session_id, prompt, options, progress, use_case="edit", attach=attach)
-        model = svc.settings.image_model
+            return await gen.in_session(
+                principal, session_id, prompt, options, progress, use_case="edit", attach=attach
+            )
+        model = self._settings.image_model
         check_options(model, options)
-        loaded = await svc.attacher.load_many([image, *references])
-        mask_png, lineage = await svc.attacher.edit_inputs(loaded[0], loaded[1:], mask)
+        loaded = await self._attacher.load_many(principal, [image, *references])
+        mask_png, lineage = await self._attacher.edit_inputs(principal, loaded[0], loaded[1:], mask)
         request = EditRequest(
             model=model,
             prompt=prompt,
@@ -89,100 +116,106 @@ class Editor:
             options=options,
             mask=mask_png,
             input_fidelity=input_fidelity_for(model, input_fidelity),
-            partial_images=svc.generator.partials_for(progress),
+            partial_images=gen.partials_for(progress),
         )
-        provider = await svc.provider()
-        sink = svc.generator.events(progress)
-        result = await svc.generator.call(lambda: provider.edit(request, sink))
-        paths = [svc.workspace.use_case_path("edit", prompt, options.output_format) for _ in result.images]
-        return await svc.generator.persist(
+        provider = await gen.provider.get()
+        sink = gen.events(progress)
+        result = await gen.call(lambda: provider.edit(request, sink))
+        refs = [self._edit_ref(prompt, options.output_format) for _ in result.images]
+        return await gen.filer.persist(
             result, progress, prompt=prompt, options=options, model=model, image_model=model, use_case="edit",
-            paths=paths, lineage=lineage,
+            refs=refs, owner=principal.name, lineage=lineage,
         )  # fmt: skip
+
+    def _edit_ref(self, prompt: str, ext: str) -> str:
+        return self._blobs.ref(use_case_key("edit", prompt, ext, now=self._clock.now()))
 
     # -- analyze and improve -----------------------------------------------------------------
     async def analyze_and_improve(
-        self, image: str, goals: str, preserve: str | None, progress: Progress, *, session_id: str | None
+        self,
+        principal: Principal,
+        image: str,
+        goals: str,
+        preserve: str | None,
+        progress: Progress,
+        *,
+        session_id: str | None,
     ) -> Generation:
         """One Responses call: the model critiques the image against the goals (its text is the
         analysis) and draws the improved image."""
         goals = check_prompt(goals)
-        svc = self.s
+        gen, settings, attacher = self._generator, self._settings, self._attacher
         prompt = analyze_prompt(goals, preserve)
         if session_id:
-            return await svc.generator.in_session(
-                session_id, prompt, ImageOptions(), progress, use_case="edit",
-                attach=lambda session: svc.attacher.for_turn(session, target=image),
+            return await gen.in_session(
+                principal, session_id, prompt, ImageOptions(), progress, use_case="edit",
+                attach=lambda session: attacher.for_turn(principal, session, target=image),
             )  # fmt: skip
-        loaded = await svc.attacher.load(image)
-        file_id = await svc.attacher.upload(None, loaded.image.data, loaded.image.sha256, loaded.image.mime_type)
+        loaded = await attacher.load(principal, image)
+        img = loaded.image
+        file_id = await attacher.upload(principal.name, None, img.data, img.sha256, img.mime_type)
         try:
             request = TurnRequest(
-                mainline_model=svc.settings.mainline_model,
-                image_model=svc.settings.image_model,
+                mainline_model=settings.mainline_model,
+                image_model=settings.image_model,
                 instructions=ANALYZE_INSTRUCTIONS,
                 text=prompt,
                 options=ImageOptions(),
-                store=svc.settings.store_responses,
-                partial_images=svc.generator.partials_for(progress),
+                store=settings.store_responses,
+                partial_images=gen.partials_for(progress),
                 input_images=(ImageRef(file_id=file_id),),
             )
-            provider = await svc.provider()
-            sink = svc.generator.events(progress)
-            result = await svc.generator.call(lambda: provider.respond(request, sink))
+            provider = await gen.provider.get()
+            sink = gen.events(progress)
+            result = await gen.call(lambda: provider.respond(request, sink))
         finally:
             with anyio.CancelScope(shield=True):
-                await svc.attacher.delete_upload(file_id)  # the one-off upload is deleted as soon as it was used
-        paths = [svc.workspace.use_case_path("edit", goals, "png") for _ in result.images]
-        return await svc.generator.persist(
+                await attacher.delete_upload(file_id)  # the one-off upload is deleted as soon as it was used
+        refs = [self._edit_ref(goals, "png") for _ in result.images]
+        return await gen.filer.persist(
             result, progress, prompt=prompt, options=ImageOptions(), model=request.mainline_model,
-            image_model=request.image_model, use_case="edit", paths=paths,
+            image_model=request.image_model, use_case="edit", refs=refs, owner=principal.name,
             lineage={"edited_image": loaded.describe(), "improvement_goals": goals, "preserve_elements": preserve},
         )  # fmt: skip
 
     # -- promotion ---------------------------------------------------------------------------
-    async def promote(self, image: str, description: str, name: str | None) -> tuple[SessionRecord, ImageRecord]:
+    async def promote(
+        self, principal: Principal, image: str, description: str, name: str | None
+    ) -> tuple[SessionRecord, ImageRecord]:
         """A new session whose next turn refines ``image``. An image of ours that OpenAI still holds
         (a Responses result, stored) is chained on directly; any other image is filed as the
         session's image_001 and attached to its first turn."""
-        svc = self.s
-        loaded = await svc.attacher.load(image)
+        loaded = await self._attacher.load(principal, image)
         ours = loaded.record
-        chain = ours.response_id if ours is not None and svc.settings.store_responses else None
+        chain = ours.response_id if ours is not None and self._settings.store_responses else None
         session_id_hint = str(uuid.uuid4())
         description = description.strip() or (ours.prompt if ours else "")
         if ours is not None and ours.prompt and ours.prompt not in description:
             description = f"{description}\nThe session starts from an image made from: {ours.prompt}"
-        seed = _seed_record(loaded, session_id_hint)
+        seed = _seed_record(loaded, session_id_hint, principal.name, self._clock.now())
         # Filing the seed is short; done under a shield so that a cancel cannot leave half a session
         # (a session without its seed, or a seed without its row).
         with anyio.CancelScope(shield=True):
-            session = await svc.create_session(
-                description, None, name, seed=seed, last_response_id=chain, session_id=session_id_hint
+            session = await self._sessions.create(
+                principal, description, None, name, seed=seed, last_response_id=chain, session_id=session_id_hint
             )
-            path = svc.workspace.session_image_path(session, 1, extension(loaded.image.mime_type))
-            metadata = {**seed.metadata, "file_path": str(path), "session_id": session.id}
-            seed = replace(seed, path=str(path), session_id=session.id, metadata=metadata)
-            data = loaded.image.data
-
-            def file_seed() -> None:
-                write_atomic(path, Path(ours.path).read_bytes() if ours is not None else data)
-                write_json_atomic(metadata_path(path), metadata)
-
-            await svc.journal.intend([path])
-            await anyio.to_thread.run_sync(file_seed)
-            await svc.images.add([seed])
-        await svc.refresh_log(session.id)
-        return await svc.get_session(session.id), seed
+            ref = self._blobs.join(session.folder, *session_image_parts(1, extension(loaded.image.mime_type)))
+            metadata = {**seed.metadata, "file_path": ref, "session_id": session.id}
+            seed = replace(seed, path=ref, session_id=session.id, metadata=metadata)
+            data = await self._blobs.get(ours.path) if ours is not None else loaded.image.data
+            await self._state.journal.intend([ref])
+            await self._blobs.put_image(ref, data, metadata)
+            await self._state.images.add([seed])
+        await self._sessions.refresh_log(session.id)
+        return await self._sessions.get(principal, session.id), seed
 
 
 def _input_file(n: int, item: Loaded) -> InputFile:
     return InputFile(item.image.data, f"image_{n}.{extension(item.image.mime_type)}", item.image.mime_type)
 
 
-def _seed_record(loaded: Loaded, session_id: str) -> ImageRecord:
+def _seed_record(loaded: Loaded, session_id: str, owner: str, now: float) -> ImageRecord:
     img, ours = loaded.image, loaded.record
-    now = time.time()
     image_id = uuid.uuid4().hex
     metadata: dict[str, Any] = {
         "original_prompt": ours.prompt if ours else None,
@@ -217,4 +250,5 @@ def _seed_record(loaded: Loaded, session_id: str) -> ImageRecord:
         session_id=session_id,
         response_id=ours.response_id if ours else None,
         metadata=metadata,
+        owner=owner,
     )

@@ -1,45 +1,49 @@
-"""The service: what the tools call, independent of MCP.
+"""The service: one facade with a method per use case, independent of MCP.
 
-It owns the stores, the workspace, the provider, the jobs and the generation flows
-(:mod:`openai_image_mcp.service.generation`), and implements the session use cases itself. One lock per
-session keeps a session's turns in order (turn N+1 chains on turn N's response), while different
-sessions and one-shot generations run fully in parallel.
+:class:`ImageService` assembles the collaborators (the state and blob stores, the provider, the jobs,
+the flows) and hands each flow exactly the ones it needs. Every use case takes the caller's
+:class:`~openai_image_mcp.core.principal.Principal` first and sees only that principal's records (all of
+them for an admin). Generating use cases return a :class:`~openai_image_mcp.service.jobs.Job`: the tool
+waits for it or hands out its id.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import time
-import uuid
-from collections import defaultdict
-from collections.abc import Callable
-from functools import cached_property
-from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from openai_image_mcp.core import errors
-from openai_image_mcp.core.models import ImageRecord, SessionRecord, TurnRecord
+from openai_image_mcp.core.clock import Clock, SystemClock
+from openai_image_mcp.core.models import ImageOptions, ImageRecord, JobRecord, SessionRecord, TurnRecord
+from openai_image_mcp.core.principal import Principal
 from openai_image_mcp.core.settings import Settings
-from openai_image_mcp.providers import openai_provider
-from openai_image_mcp.providers.base import ImageProvider
-from openai_image_mcp.service.jobs import JobManager
-from openai_image_mcp.service.layout import Workspace, write_conversation_log
-from openai_image_mcp.service.options import is_images_api_model
-from openai_image_mcp.service.stats import ServerStats
-from openai_image_mcp.store import Database, ImageStore, SessionStore
-from openai_image_mcp.store.jobs import JobStore
-from openai_image_mcp.store.journal import FileJournal
-from openai_image_mcp.store.uploads import UploadStore
+from openai_image_mcp.service.assets import product_batch, ui_asset
+from openai_image_mcp.service.attachments import Attacher, Attachments
+from openai_image_mcp.service.browse import Browser
+from openai_image_mcp.service.editing import Editor
+from openai_image_mcp.service.filing import Filer
+from openai_image_mcp.service.generation import Generator
+from openai_image_mcp.service.inputs import InputResolver
+from openai_image_mcp.service.jobs import Job, JobManager, Listener
+from openai_image_mcp.service.outcome import Generation
+from openai_image_mcp.service.presets import ProductPlan, UIPlan
+from openai_image_mcp.service.runtime import ProviderFactory, ProviderHandle, SessionLocks
+from openai_image_mcp.service.sessions import SessionBook
+from openai_image_mcp.service.stats import ServerStats, current_rss_bytes
+from openai_image_mcp.store.files import FileBlobStore
+from openai_image_mcp.store.ports import BlobStore, StateStore
+from openai_image_mcp.store.sqlite import SqliteStateStore
 
 if TYPE_CHECKING:
-    from openai_image_mcp.service.attachments import Attacher
-    from openai_image_mcp.service.editing import Editor
-    from openai_image_mcp.service.generation import Generator
+    from openai_image_mcp.imaging.previews import Preview
 
 log = logging.getLogger(__name__)
+
+Runner = Callable[[Job], Awaitable[Generation]]
 
 
 class ImageService:
@@ -47,64 +51,59 @@ class ImageService:
         self,
         settings: Settings,
         *,
-        provider_factory: Callable[[Settings], ImageProvider] | None = None,
+        provider_factory: ProviderFactory | None = None,
+        state: StateStore | None = None,
+        blobs: BlobStore | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.settings = settings
-        self.db = Database(settings.database_path)
-        self.sessions = SessionStore(self.db)
-        self.images = ImageStore(self.db)
-        self.workspace = Workspace(settings.images_root, previews_root=settings.workspace / "previews")
+        self.clock = clock or SystemClock()
+        self.state: StateStore = state or SqliteStateStore(settings.database_path)
+        self.blobs: BlobStore = blobs or FileBlobStore(
+            settings.images_root, previews_root=settings.workspace / "previews"
+        )
         self.stats = ServerStats()
-        self._provider_factory = provider_factory
-        self._provider: ImageProvider | None = None
-        self._locks: defaultdict[str, anyio.Lock] = defaultdict(anyio.Lock)
-        self._provider_lock = anyio.Lock()
+        self.provider = ProviderHandle(settings, provider_factory)
         self._ready = anyio.Event()
         self._start_error: errors.ImageServerError | None = None
         # Image CPU work (decode, hash, preview) in at most as many threads as cores: more threads would
         # only queue on the GIL and make the event loop wait behind them.
-        self.cpu = anyio.CapacityLimiter(max(2, os.cpu_count() or 2))
-        self.jobs_store = JobStore(self.db)
-        self.jobs = JobManager(self.jobs_store, self.stats)
-        self.uploads = UploadStore(self.db)
-        self.journal = FileJournal(self.db)
-
-    # The generation flows, built (and their modules imported) on first use, off the start-up path.
-    @cached_property
-    def attacher(self) -> Attacher:
-        from openai_image_mcp.service.attachments import Attacher
-
-        return Attacher(self)
-
-    @cached_property
-    def generator(self) -> Generator:
-        from openai_image_mcp.service.generation import Generator
-
-        return Generator(self)
-
-    @cached_property
-    def editor(self) -> Editor:
-        from openai_image_mcp.service.editing import Editor
-
-        return Editor(self)
+        cpu = anyio.CapacityLimiter(max(2, os.cpu_count() or 2))
+        resolver = InputResolver(
+            settings.input_roots, max_bytes=settings.max_input_bytes, max_pixels=settings.max_input_pixels
+        )
+        state, blobs, clock = self.state, self.blobs, self.clock
+        self.jobs = JobManager(state.jobs, self.stats, clock)
+        self.sessions = SessionBook(settings=settings, state=state, blobs=blobs, clock=clock)
+        self.attacher = Attacher(
+            resolver=resolver, state=state, blobs=blobs, provider=self.provider, cpu=cpu, clock=clock,
+            request_timeout=settings.request_timeout,
+        )  # fmt: skip
+        filer = Filer(settings=settings, state=state, blobs=blobs, stats=self.stats, cpu=cpu, clock=clock)
+        self.generator = Generator(
+            settings=settings, state=state, blobs=blobs, sessions=self.sessions, attacher=self.attacher, filer=filer,
+            provider=self.provider, locks=SessionLocks(), stats=self.stats, clock=clock,
+        )  # fmt: skip
+        self.editor = Editor(
+            settings=settings, generator=self.generator, attacher=self.attacher, sessions=self.sessions, state=state,
+            blobs=blobs, clock=clock,
+        )  # fmt: skip
+        self.browser = Browser(state=state, blobs=blobs, resolver=resolver, cpu=cpu, clock=clock)
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
-        def _open() -> None:
-            self.workspace.ensure()
-            self.db.open()
-
-        try:
-            await anyio.to_thread.run_sync(_open)
-        except OSError as exc:
-            raise errors.StorageError(f"Cannot create the workspace {self.settings.workspace}: {exc}") from exc
-        orphans = await self.journal.recover()
+        await self.blobs.open()
+        await self.state.open()
+        orphans = await self.state.journal.orphans()
         if orphans:
+            await self.blobs.delete_images(orphans)
+            await self.state.journal.clear(orphans)
             log.warning("removed %d image file(s) a crash left without a record: %s", len(orphans), orphans)
-        interrupted = await self.sessions.mark_interrupted(now=time.time())
+        now = self.clock.now()
+        interrupted = await self.state.sessions.mark_interrupted(now=now)
         if interrupted:
             log.warning("%d turn(s) were in flight when the server last stopped; marked interrupted", interrupted)
-        await self.jobs_store.mark_interrupted(now=time.time())
+        await self.state.jobs.mark_interrupted(now=now)
 
     async def start_in_background(self) -> None:
         """:meth:`start` off the start-up path, so ``tools/list`` answers at once; calls that need the state
@@ -124,118 +123,25 @@ class ImageService:
 
     async def stop(self) -> None:
         await self.jobs.stop()
-        if self._provider is not None:
-            await self._provider.aclose()
-            self._provider = None
-        await anyio.to_thread.run_sync(self.db.close)
+        await self.provider.aclose()
+        await self.state.close()
 
-    async def provider(self) -> ImageProvider:
-        """The provider, built on first use in a worker thread (the OpenAI SDK import takes a third of a
-        second and must not stall the event loop)."""
-        async with self._provider_lock:
-            if self._provider is None:
-                factory = self._provider_factory or openai_provider
-                self._provider = await anyio.to_thread.run_sync(factory, self.settings)
-        return self._provider
-
-    # -- sessions --------------------------------------------------------------------------
-    async def create_session(
-        self,
-        description: str,
-        model: str | None,
-        name: str | None,
-        *,
-        style_series: str | None = None,
-        seed: ImageRecord | None = None,
-        last_response_id: str | None = None,
-        session_id: str | None = None,
-    ) -> SessionRecord:
-        """A new session; ``seed`` (promotion) is an image already filed as the session's image_001 that
-        its first turn refines (by chaining on ``last_response_id`` when OpenAI still holds it)."""
-        if not description.strip():
-            raise errors.InvalidInput("description must not be empty: say what the session is for.")
-        model = model or self.settings.mainline_model
-        if is_images_api_model(model):
-            raise errors.InvalidInput(
-                f"'{model}' is an image model; a session's model is the Responses API model that drives it "
-                f"(default {self.settings.mainline_model}). Leave model empty to use the default."
-            )
-        now = time.time()
-        session_id = session_id or str(uuid.uuid4())
-        rec = SessionRecord(
-            id=session_id,
-            name=name.strip() if name and name.strip() else None,
-            description=description.strip(),
-            model=model,
-            image_model=self.settings.image_model,
-            status="active",
-            created_at=now,
-            last_activity=now,
-            closed_at=None,
-            last_response_id=last_response_id,
-            folder=str(await self._session_folder(session_id, style_series)),
-            use_case="style_series" if style_series else "general",
-            pending_image_id=seed.id if seed is not None and last_response_id is None else None,
-            style_series=style_series.strip() if style_series else None,
-        )
-        open_ones = await self.sessions.create(
-            rec, max_active=self.settings.max_sessions, now=now, idle_timeout=self.settings.session_timeout
-        )
-        if open_ones:
-            names = ", ".join(
-                f"{s.id} ({s.name or s.description[:30]!r}, idle {now - s.last_activity:.0f}s)" for s in open_ones
-            )
-            raise errors.SessionLimitReached(
-                f"{self.settings.max_sessions} sessions are open (MCP_MAX_SESSIONS). The most idle: {names}."
-            )
-        await anyio.to_thread.run_sync(write_conversation_log, self.workspace, rec, [])
-        return rec
-
-    async def _session_folder(self, session_id: str, style_series: str | None) -> Path:
-        """``sessions/<id>/``, or ``style_series/<name>/`` (with -2, -3... when that name is taken)."""
-        if not style_series or not style_series.strip():
-            return self.workspace.session_dir(session_id)
-        base = self.workspace.style_series_dir(style_series)
-        taken = {s.folder for s in await self.sessions.list_sessions(now=time.time(), idle_timeout=1e12, status=None)}
-        folder, n = base, 1
-        while str(folder) in taken or (folder / "images").exists():
-            n += 1
-            folder = base.with_name(f"{base.name}-{n}")
-        return folder
-
-    async def get_session(self, session_id: str) -> SessionRecord:
-        rec = await self.sessions.get(session_id, now=time.time(), idle_timeout=self.settings.session_timeout)
-        if rec is None:
-            raise errors.SessionNotFound(f"No session with id '{session_id}'.")
-        return rec
-
-    def session_lock(self, session_id: str) -> anyio.Lock:
-        return self._locks[session_id]
-
-    async def active_session(self, session_id: str) -> SessionRecord:
-        rec = await self.get_session(session_id)
-        if rec.status != "active":
-            how = "expired after inactivity" if rec.status == "expired" else "was closed"
-            raise errors.SessionClosed(f"Session '{session_id}' {how}.")
-        return rec
-
-    async def session_history(self, session_id: str) -> tuple[SessionRecord, list[TurnRecord]]:
-        rec = await self.get_session(session_id)
-        return rec, await self.sessions.turns(session_id)
-
-    async def list_sessions(self, status: str | None = "active") -> list[SessionRecord]:
-        return await self.sessions.list_sessions(
-            now=time.time(), idle_timeout=self.settings.session_timeout, status=status
-        )
-
-    async def close_session(self, session_id: str) -> SessionRecord:
-        rec = await self.get_session(session_id)
-        if rec.status == "active":
-            await self.sessions.close(session_id, now=time.time())
-            self._locks.pop(session_id, None)
-            rec = await self.get_session(session_id)
-            await self.cleanup_uploads()
-        return rec
+    async def housekeeping(self, every: float = 60.0) -> None:
+        """Runs for the server's life, off the start-up path: removes what a crash left (hidden temporary
+        files, old partial previews), then every minute expires idle sessions and deletes their uploads."""
+        await self._ready.wait()
+        if self._start_error is not None:
+            return
+        removed = await self.blobs.sweep(older_than=self.stats.started_at)
+        if removed:
+            log.warning("removed %d temporary file(s) left by an earlier crash", removed)
+        while True:
+            await anyio.sleep(every)
+            try:
+                await self.sessions.expire_idle()
+                await self.cleanup_uploads()
+            except errors.ImageServerError as exc:
+                log.warning("housekeeping failed: %s", exc)
 
     async def cleanup_uploads(self) -> None:
         """Delete the OpenAI files of closed and expired sessions (best effort: retried later)."""
@@ -244,27 +150,207 @@ class ImageService:
         except errors.ImageServerError as exc:
             log.warning("could not clean up uploaded files: %s", exc)
 
-    async def housekeeping(self, every: float = 60.0) -> None:
-        """Runs for the server's life, off the start-up path: removes what a crash left (hidden temporary
-        files, old partial previews), then every minute expires idle sessions and deletes their uploads."""
-        await self._ready.wait()
-        if self._start_error is not None:
-            return
-        started = self.stats.started_at
-        removed = await anyio.to_thread.run_sync(lambda: self.workspace.sweep_temporaries(older_than=started))
-        if removed:
-            log.warning("removed %d temporary file(s) left by an earlier crash", removed)
-        while True:
-            await anyio.sleep(every)
-            try:
-                await self.sessions.expire_idle(now=time.time(), idle_timeout=self.settings.session_timeout)
-                await self.cleanup_uploads()
-            except errors.ImageServerError as exc:
-                log.warning("housekeeping failed: %s", exc)
+    # -- sessions --------------------------------------------------------------------------
+    async def create_session(
+        self, who: Principal, description: str, model: str | None, name: str | None, *, style_series: str | None
+    ) -> SessionRecord:
+        return await self.sessions.create(who, description, model, name, style_series=style_series)
 
-    async def refresh_log(self, session_id: str) -> None:
-        try:
-            session, turns = await self.session_history(session_id)
-            await anyio.to_thread.run_sync(write_conversation_log, self.workspace, session, turns)
-        except (errors.ImageServerError, OSError) as exc:
-            log.warning("could not update conversation_log.json of %s: %s", session_id, exc)
+    async def session_status(
+        self, who: Principal, session_id: str
+    ) -> tuple[SessionRecord, list[TurnRecord], list[ImageRecord]]:
+        rec, turns = await self.sessions.history(who, session_id)
+        return rec, turns, await self.state.images.for_session(session_id)
+
+    async def list_sessions(self, who: Principal, status: str | None = "active") -> list[SessionRecord]:
+        return await self.sessions.list_sessions(who, status)
+
+    async def close_session(self, who: Principal, session_id: str) -> SessionRecord:
+        rec, closed = await self.sessions.close(who, session_id)
+        if closed:
+            await self.cleanup_uploads()
+        return rec
+
+    # -- generating (each returns the job) --------------------------------------------------
+    async def _submit(self, who: Principal, kind: str, runner: Runner, session_id: str | None) -> Job:
+        return await self.jobs.submit(kind, runner, owner=who.name, session_id=session_id)
+
+    async def generate_in_session(
+        self,
+        who: Principal,
+        session_id: str,
+        prompt: str,
+        options: ImageOptions,
+        *,
+        reference: str | None = None,
+        mask: str | None = None,
+    ) -> Job:
+        refs = [reference] if reference else []
+
+        async def attach(session: SessionRecord) -> Attachments:
+            return await self.attacher.for_turn(who, session, references=refs, mask=mask)
+
+        return await self._submit(
+            who,
+            "generate_image_in_session",
+            lambda job: self.generator.in_session(who, session_id, prompt, options, job, attach=attach),
+            session_id,
+        )
+
+    async def generate(
+        self,
+        who: Principal,
+        prompt: str,
+        options: ImageOptions,
+        *,
+        model: str | None,
+        use_case: str,
+        session_id: str | None,
+    ) -> Job:
+        gen = self.generator
+        runner: Runner
+        if session_id:
+            sid = session_id
+
+            def runner(job: Job) -> Awaitable[Generation]:
+                return gen.in_session(who, sid, prompt, options, job, use_case=use_case)
+        else:
+
+            def runner(job: Job) -> Awaitable[Generation]:
+                return gen.one_shot(who, prompt, options, job, model=model, use_case=use_case)
+
+        return await self._submit(who, "generate_image", runner, session_id)
+
+    async def edit(
+        self,
+        who: Principal,
+        image: str,
+        prompt: str,
+        options: ImageOptions,
+        *,
+        references: list[str],
+        mask: str | None,
+        input_fidelity: str | None,
+        session_id: str | None,
+    ) -> Job:
+        return await self._submit(
+            who,
+            "edit_image",
+            lambda job: self.editor.edit(
+                who,
+                image,
+                prompt,
+                job,
+                options=options,
+                references=references,
+                mask=mask,
+                input_fidelity=input_fidelity,
+                session_id=session_id,
+            ),
+            session_id,
+        )
+
+    async def analyze(
+        self, who: Principal, image: str, goals: str, preserve: str | None, *, session_id: str | None
+    ) -> Job:
+        return await self._submit(
+            who,
+            "analyze_and_improve_image",
+            lambda job: self.editor.analyze_and_improve(who, image, goals, preserve, job, session_id=session_id),
+            session_id,
+        )
+
+    async def product(
+        self, who: Principal, product: str, plan: ProductPlan, quality: str, *, session_id: str | None
+    ) -> Job:
+        return await self._submit(
+            who,
+            "generate_product_image",
+            lambda job: product_batch(self.generator, who, product, plan, quality, job, session_id=session_id),
+            session_id,
+        )
+
+    async def ui_asset(
+        self, who: Principal, asset_type: str, plan: UIPlan, quality: str, *, session_id: str | None
+    ) -> Job:
+        return await self._submit(
+            who,
+            "generate_ui_asset",
+            lambda job: ui_asset(self.generator, who, asset_type, plan, quality, job, session_id=session_id),
+            session_id,
+        )
+
+    async def promote(
+        self, who: Principal, image: str, description: str, name: str | None
+    ) -> tuple[SessionRecord, ImageRecord]:
+        return await self.editor.promote(who, image, description, name)
+
+    # -- jobs ------------------------------------------------------------------------------
+    async def wait(self, job: Job, seconds: float, listener: Listener | None) -> bool:
+        """Wait up to ``seconds`` for ``job`` (cancelling the wait cancels the job); True when it is done."""
+        done = await self.jobs.wait(job, seconds, listener)
+        if done:
+            self.jobs.forget(job)
+        return done
+
+    def find_job(self, who: Principal, job_id: str) -> Job | None:
+        """A job of this process that ``who`` may see."""
+        return self.jobs.find(who, job_id)
+
+    async def job_record(self, who: Principal, job_id: str) -> JobRecord:
+        record = await self.jobs.record(who, job_id)
+        if record is None:
+            raise errors.JobNotFound(f"No generation job with id '{job_id}'.")
+        return record
+
+    async def finished_result(self, record: JobRecord) -> Generation:
+        """The result of a job that succeeded, rebuilt from its rows (previews are made again)."""
+        return await self.generator.filer.rebuild(record.result or {})
+
+    async def cancel(self, who: Principal, job_id: str) -> Job:
+        job = self.jobs.find(who, job_id)
+        if job is None:
+            await self.job_record(who, job_id)  # not found, or:
+            raise errors.InvalidInput(f"Job '{job_id}' is not running any more.")
+        if self.jobs.cancel(job):
+            await job.done.wait()
+        return job
+
+    # -- browsing --------------------------------------------------------------------------
+    async def browse(self, who: Principal, **filters: Any) -> tuple[list[ImageRecord], int]:
+        return await self.browser.search(who, **filters)
+
+    async def find_images(self, who: Principal, refs: list[str]) -> list[ImageRecord]:
+        return [await self.browser.find(who, ref) for ref in refs]
+
+    async def preview(self, records: list[ImageRecord], *, max_side: int, max_bytes: int) -> Preview:
+        return await self.browser.view(records, max_side=max_side, max_bytes=max_bytes)
+
+    async def read_image(self, who: Principal, image_id: str, mime_type: str) -> bytes:
+        return await self.browser.full_image(who, image_id, mime_type)
+
+    async def partial_preview(self, who: Principal, job_id: str, index: int) -> bytes:
+        return await self.browser.partial_preview(who, job_id, index)
+
+    async def recent(self, who: Principal, *, images: int) -> tuple[list[SessionRecord], list[ImageRecord]]:
+        """The caller's open sessions and newest images (for ``resources/list``)."""
+        newest, _ = await self.browser.search(who, limit=images)
+        return await self.sessions.list_sessions(who, "active"), newest
+
+    # -- stats -----------------------------------------------------------------------------
+    async def server_stats(self, who: Principal) -> dict[str, Any]:
+        st, owner = self.stats, who.owner_filter
+        return {
+            "pid": os.getpid(),
+            "uptime_seconds": st.uptime_seconds(),
+            "sessions": await self.state.sessions.counts(owner=owner),
+            "generations": {
+                "succeeded": st.generations_ok,
+                "failed": sum(st.failures.values()),
+                "failed_by_error_type": dict(st.failures),
+                "images_saved": st.images_saved,
+            },
+            "openai_latency": st.latency_summary(),
+            "images_total": await self.state.images.count(owner=owner),
+            "memory_rss_mb": round(current_rss_bytes() / 1_048_576, 1),
+        }

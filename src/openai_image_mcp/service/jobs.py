@@ -22,8 +22,11 @@ import anyio
 from anyio.abc import TaskGroup
 
 from openai_image_mcp.core import errors
+from openai_image_mcp.core.clock import Clock
+from openai_image_mcp.core.models import JobRecord
+from openai_image_mcp.core.principal import LOCAL_NAME, Principal
 from openai_image_mcp.service.stats import ServerStats
-from openai_image_mcp.store.jobs import JobStore
+from openai_image_mcp.store.ports import JobRepo
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,7 @@ class Job:
     id: str
     kind: str
     session_id: str | None
+    owner: str = LOCAL_NAME
     created_at: float = field(default_factory=time.time)
     status: str = "running"
     progress: float = 0.0
@@ -70,9 +74,10 @@ class Job:
 
 
 class JobManager:
-    def __init__(self, store: JobStore, stats: ServerStats) -> None:
+    def __init__(self, store: JobRepo, stats: ServerStats, clock: Clock) -> None:
         self._store = store
         self._stats = stats
+        self._clock = clock
         self._tg: TaskGroup | None = None
         self._running: dict[str, Job] = {}
         self._finished: OrderedDict[str, Job] = OrderedDict()
@@ -92,12 +97,17 @@ class JobManager:
                 await job.done.wait()
 
     async def submit(
-        self, kind: str, runner: Callable[[Job], Awaitable[JobResult]], *, session_id: str | None = None
+        self,
+        kind: str,
+        runner: Callable[[Job], Awaitable[JobResult]],
+        *,
+        owner: str,
+        session_id: str | None = None,
     ) -> Job:
         if self._tg is None or self._stopping:
             raise errors.ImageServerError("The server is not running or is shutting down; retry in a moment.")
-        job = Job(id=uuid.uuid4().hex, kind=kind, session_id=session_id)
-        await self._store.create(job.id, kind, session_id, now=job.created_at)
+        job = Job(id=uuid.uuid4().hex, kind=kind, session_id=session_id, owner=owner, created_at=self._clock.now())
+        await self._store.create(job.id, kind, session_id, owner=owner, now=job.created_at)
         self._running[job.id] = job
         self._tg.start_soon(self._run, job, runner, name=f"job {kind} {job.id}")
         return job
@@ -135,7 +145,7 @@ class JobManager:
                     await self._store.finish(
                         job.id,
                         status,
-                        now=time.time(),
+                        now=self._clock.now(),
                         message=job.message,
                         error_type=error_type,
                         error=error,
@@ -149,8 +159,12 @@ class JobManager:
                 self._finished.popitem(last=False)
             job.done.set()
 
-    def find(self, job_id: str) -> Job | None:
-        return self._running.get(job_id) or self._finished.get(job_id)
+    def find(self, principal: Principal, job_id: str) -> Job | None:
+        """A job of this process that ``principal`` may see."""
+        job = self._running.get(job_id) or self._finished.get(job_id)
+        if job is None or principal.owner_filter not in (None, job.owner):
+            return None
+        return job
 
     def forget(self, job: Job) -> None:
         """The result reached its caller: drop the in-memory copy (the DB keeps the summary)."""
@@ -176,12 +190,15 @@ class JobManager:
                 job.listeners.remove(listener)
         return job.done.is_set()
 
-    def cancel(self, job_id: str) -> bool:
-        job = self._running.get(job_id)
-        if job is None:
+    def cancel(self, job: Job) -> bool:
+        if self._running.get(job.id) is not job:
             return False
         job.scope.cancel()
         return True
 
-    async def record(self, job_id: str) -> Any:
-        return await self._store.get(job_id)
+    async def record(self, principal: Principal, job_id: str) -> JobRecord | None:
+        return await self._store.get(job_id, owner=principal.owner_filter)
+
+    @property
+    def running(self) -> int:
+        return len(self._running)

@@ -31,10 +31,6 @@ class Silent:
         return None
 
 
-def preview_uri(job_id: str, index: int) -> str:
-    return f"openai-image://preview/{job_id}/{index}"
-
-
 @dataclass(frozen=True, slots=True)
 class Generation:
     """A finished generation, its files saved and rows committed."""

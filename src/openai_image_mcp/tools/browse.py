@@ -4,10 +4,8 @@ labelled contact sheet of several images, within the result budget)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import anyio
 from mcp.server import MCPServer
 from mcp.types import CallToolResult
 from pydantic import Field
@@ -15,13 +13,13 @@ from pydantic import Field
 from openai_image_mcp.core import errors
 from openai_image_mcp.core.models import ImageRecord
 from openai_image_mcp.service.facade import ImageService
-from openai_image_mcp.service.inputs import parse_image_ref
 from openai_image_mcp.tools import results
+from openai_image_mcp.tools.caller import caller
 from openai_image_mcp.tools.render import image_out, iso, resource_links
 from openai_image_mcp.tools.schemas import READ_ONLY, ImageOut, ToolOutput
 
 if TYPE_CHECKING:
-    from openai_image_mcp.imaging.previews import Preview
+    pass
 
 MAX_VIEW = 16
 
@@ -88,8 +86,8 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         """Past images, newest first, with their paths, ids and prompts. Next: view_image to look at some."""
 
         async def body() -> CallToolResult:
-            recs, total = await service.images.search(
-                session_id=session_id, use_case=use_case, text=text, since=_timestamp(since, "since"),
+            recs, total = await service.browse(
+                caller(), session_id=session_id, use_case=use_case, text=text, since=_timestamp(since, "since"),
                 until=_timestamp(until, "until"), limit=limit, offset=offset,
             )  # fmt: skip
             nxt = offset + len(recs)
@@ -121,7 +119,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         with links to the full images."""
 
         async def body() -> CallToolResult:
-            recs = [await _find(service, ref) for ref in image_ids]
+            recs = await service.find_images(caller(), list(image_ids))
             outs = [image_out(r) for r in recs]
             links = resource_links(outs)
             # The structured part as it will be sent (it appears twice, so each link is counted as half its size).
@@ -131,19 +129,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
                 + 500
             )
             budget = results.preview_budget(service.settings.result_budget_bytes, text_bytes, 1)
-            paths = [Path(r.path) for r in recs]
-
-            def render() -> Preview:
-                from openai_image_mcp.imaging.sheets import contact_sheet, single_preview  # Pillow, off the event loop
-
-                missing = [str(p) for p in paths if not p.exists()]
-                if missing:
-                    raise errors.ImageNotFound(f"Recorded but missing on disk: {', '.join(missing)}")
-                if len(paths) == 1:
-                    return single_preview(paths[0], max_side=preview_size, max_bytes=budget)
-                return contact_sheet(paths, max_side=preview_size, max_bytes=budget)
-
-            preview = await anyio.to_thread.run_sync(render, limiter=service.cpu)
+            preview = await service.preview(recs, max_side=preview_size, max_bytes=budget)
             what = "a contact sheet labelled 1..n" if len(recs) > 1 else "a preview"
             return results.success(
                 ViewOutput(images=outs, preview=f"{what}, {preview.width}x{preview.height} WebP"),
@@ -152,15 +138,3 @@ def register(mcp: MCPServer, service: ImageService) -> None:
             )
 
         return await results.guarded("view_image", body)
-
-
-async def _find(service: ImageService, ref: str) -> ImageRecord:
-    image_id = parse_image_ref(ref)
-    if image_id:
-        rec = await service.images.get(image_id)
-    else:
-        path = await anyio.to_thread.run_sync(service.attacher.resolver.resolve_path, ref)
-        rec = await service.images.by_path(str(path))
-    if rec is None:
-        raise errors.ImageNotFound(f"No image of this server matches '{ref[:200]}'; list_images shows what exists.")
-    return rec

@@ -11,7 +11,6 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from openai_image_mcp.core.models import ImageOptions
-from openai_image_mcp.service.assets import product_batch, ui_asset
 from openai_image_mcp.service.facade import ImageService
 from openai_image_mcp.service.presets import (
     ProductAngle,
@@ -25,7 +24,8 @@ from openai_image_mcp.service.presets import (
     plan_ui_asset,
 )
 from openai_image_mcp.tools import results
-from openai_image_mcp.tools.jobs import run_as_job
+from openai_image_mcp.tools.caller import caller
+from openai_image_mcp.tools.jobs import finish
 from openai_image_mcp.tools.render import image_out, session_out
 from openai_image_mcp.tools.schemas import (
     CREATES_SESSION,
@@ -79,24 +79,12 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         async def body() -> CallToolResult:
             options = ImageOptions(size=size, quality=quality, background=background, output_format=output_format)
             refs = list(reference_image_paths or [])
-            return await run_as_job(
-                service,
-                "edit_image",
-                lambda job: service.editor.edit(
-                    image_path,
-                    prompt,
-                    job,
-                    options=options,
-                    references=refs,
-                    mask=mask_path,
-                    input_fidelity=input_fidelity,
-                    session_id=session_id,
-                ),
-                session_id=session_id,
-                wait_seconds=wait_seconds,
-                ctx=ctx,
-                next_step="Edit again, or promote_image_to_session to refine it conversationally.",
-            )
+            job = await service.edit(
+                caller(), image_path, prompt, options, references=refs, mask=mask_path,
+                input_fidelity=input_fidelity, session_id=session_id,
+            )  # fmt: skip
+            step = "Edit again, or promote_image_to_session to refine it conversationally."
+            return await finish(service, job, wait_seconds, ctx, step)
 
         return await results.guarded("edit_image", body)
 
@@ -117,17 +105,11 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         the improved image in the same call, keeping preserve_elements."""
 
         async def body() -> CallToolResult:
-            return await run_as_job(
-                service,
-                "analyze_and_improve_image",
-                lambda job: service.editor.analyze_and_improve(
-                    image_path, improvement_goals, preserve_elements, job, session_id=session_id
-                ),
-                session_id=session_id,
-                wait_seconds=wait_seconds,
-                ctx=ctx,
-                next_step="model_text is the analysis. Improve again, or promote_image_to_session to iterate.",
+            job = await service.analyze(
+                caller(), image_path, improvement_goals, preserve_elements, session_id=session_id
             )
+            step = "model_text is the analysis. Improve again, or promote_image_to_session to iterate."
+            return await finish(service, job, wait_seconds, ctx, step)
 
         return await results.guarded("analyze_and_improve_image", body)
 
@@ -146,7 +128,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         generate_image_in_session refines that very image."""
 
         async def body() -> CallToolResult:
-            session, seed = await service.editor.promote(image_path, session_description, session_name)
+            session, seed = await service.promote(caller(), image_path, session_description, session_name)
             return results.success(
                 SessionOutput(
                     session=session_out(session, service.settings.session_timeout),
@@ -186,15 +168,9 @@ def register(mcp: MCPServer, service: ImageService) -> None:
                 lighting=lighting,
                 batch_count=batch_count,
             )
-            return await run_as_job(
-                service,
-                "generate_product_image",
-                lambda job: product_batch(service, product_description, plan, quality, job, session_id=session_id),
-                session_id=session_id,
-                wait_seconds=wait_seconds,
-                ctx=ctx,
-                next_step="Pick one and refine it with edit_image or promote_image_to_session.",
-            )
+            job = await service.product(caller(), product_description, plan, quality, session_id=session_id)
+            step = "Pick one and refine it with edit_image or promote_image_to_session."
+            return await finish(service, job, wait_seconds, ctx, step)
 
         return await results.guarded("generate_product_image", body)
 
@@ -227,14 +203,8 @@ def register(mcp: MCPServer, service: ImageService) -> None:
                 image_model=service.settings.image_model,
                 background=background,
             )
-            return await run_as_job(
-                service,
-                "generate_ui_asset",
-                lambda job: ui_asset(service, asset_type, plan, quality, job, session_id=session_id),
-                session_id=session_id,
-                wait_seconds=wait_seconds,
-                ctx=ctx,
-                next_step="Refine it with edit_image, or generate variants with another style_preset.",
-            )
+            job = await service.ui_asset(caller(), asset_type, plan, quality, session_id=session_id)
+            step = "Refine it with edit_image, or generate variants with another style_preset."
+            return await finish(service, job, wait_seconds, ctx, step)
 
         return await results.guarded("generate_ui_asset", body)

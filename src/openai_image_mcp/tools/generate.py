@@ -9,13 +9,11 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from openai_image_mcp.core.models import ImageOptions, SessionRecord
-from openai_image_mcp.service.attachments import Attachments
+from openai_image_mcp.core.models import ImageOptions
 from openai_image_mcp.service.facade import ImageService
-from openai_image_mcp.service.jobs import Job
-from openai_image_mcp.service.outcome import Generation
 from openai_image_mcp.tools import results
-from openai_image_mcp.tools.jobs import run_as_job
+from openai_image_mcp.tools.caller import caller
+from openai_image_mcp.tools.jobs import finish
 from openai_image_mcp.tools.schemas import (
     GENERATES,
     BackgroundArg,
@@ -71,20 +69,11 @@ def register(mcp: MCPServer, service: ImageService) -> None:
                 size=size, quality=quality, background=background, output_format=output_format,
                 output_compression=output_compression, moderation=moderation,
             )  # fmt: skip
-            refs = [reference_image_path] if reference_image_path else []
-
-            async def attach(session: SessionRecord) -> Attachments:
-                return await service.attacher.for_turn(session, references=refs, mask=mask_image_path)
-
-            return await run_as_job(
-                service,
-                "generate_image_in_session",
-                lambda job: service.generator.in_session(session_id, prompt, options, job, attach=attach),
-                session_id=session_id,
-                wait_seconds=wait_seconds,
-                ctx=ctx,
-                next_step="Refine with another generate_image_in_session turn, or close_session when done.",
+            job = await service.generate_in_session(
+                caller(), session_id, prompt, options, reference=reference_image_path, mask=mask_image_path
             )
+            step = "Refine with another generate_image_in_session turn, or close_session when done."
+            return await finish(service, job, wait_seconds, ctx, step)
 
         return await results.guarded("generate_image_in_session", body)
 
@@ -121,27 +110,14 @@ def register(mcp: MCPServer, service: ImageService) -> None:
                 size=size, quality=quality, background=background, output_format=output_format,
                 output_compression=output_compression, moderation=moderation,
             )  # fmt: skip
-            if session_id:
-                sid = session_id
-
-                async def runner(job: Job) -> Generation:
-                    return await service.generator.in_session(sid, prompt, options, job, use_case=use_case)
-
-                step = "Refine it with generate_image_in_session on the same session_id."
-            else:
-
-                async def runner(job: Job) -> Generation:
-                    return await service.generator.one_shot(prompt, options, job, model=model, use_case=use_case)
-
-                step = "To refine it conversationally, start a session with create_image_session."
-            return await run_as_job(
-                service,
-                "generate_image",
-                runner,
-                session_id=session_id,
-                wait_seconds=wait_seconds,
-                ctx=ctx,
-                next_step=step,
+            job = await service.generate(
+                caller(), prompt, options, model=model, use_case=use_case, session_id=session_id
             )
+            step = (
+                "Refine it with generate_image_in_session on the same session_id."
+                if session_id
+                else "To refine it conversationally, start a session with create_image_session."
+            )
+            return await finish(service, job, wait_seconds, ctx, step)
 
         return await results.guarded("generate_image", body)

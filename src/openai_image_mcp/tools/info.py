@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 from mcp.server import MCPServer
@@ -10,8 +9,8 @@ from mcp.types import CallToolResult
 
 from openai_image_mcp import __version__
 from openai_image_mcp.service.facade import ImageService
-from openai_image_mcp.service.stats import current_rss_bytes
 from openai_image_mcp.tools import results
+from openai_image_mcp.tools.caller import caller
 from openai_image_mcp.tools.guide import read_guide
 from openai_image_mcp.tools.schemas import READ_ONLY, ServerStatsOutput, UsageGuideOutput
 
@@ -33,23 +32,12 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         memory, uptime, version, and whether an API key is configured."""
 
         async def body() -> CallToolResult:
-            st = service.stats
             settings = service.settings
+            figures = await service.server_stats(caller())
             return results.success(
                 ServerStatsOutput(
                     version=__version__,
-                    pid=os.getpid(),
-                    uptime_seconds=st.uptime_seconds(),
-                    sessions=await service.sessions.counts(),
-                    generations={
-                        "succeeded": st.generations_ok,
-                        "failed": sum(st.failures.values()),
-                        "failed_by_error_type": dict(st.failures),
-                        "images_saved": st.images_saved,
-                    },
-                    openai_latency=st.latency_summary(),
-                    images_total=await service.images.count(),
-                    memory_rss_mb=round(current_rss_bytes() / 1_048_576, 1),
+                    **figures,
                     workspace=str(settings.workspace),
                     api_key_configured=settings.api_key is not None,
                     defaults={

@@ -15,6 +15,7 @@ from openai_image_mcp.service.facade import ImageService
 from openai_image_mcp.service.jobs import Job
 from openai_image_mcp.service.outcome import Generation
 from openai_image_mcp.tools import results
+from openai_image_mcp.tools.caller import caller
 from openai_image_mcp.tools.render import generation_result
 from openai_image_mcp.tools.schemas import READ_ONLY, GenerationOutput, WaitArg
 
@@ -50,27 +51,12 @@ async def finish(
 ) -> CallToolResult:
     """Wait for ``job``; the finished result, its error, or a handle when time runs out."""
     seconds = service.settings.wait_seconds if wait_seconds is None else wait_seconds
-    if not await service.jobs.wait(job, seconds, _listener(ctx)):
+    if not await service.wait(job, seconds, _listener(ctx)):
         return pending_result(job)
-    service.jobs.forget(job)
     if job.error is not None:
         raise job.error
     gen: Generation = job.result
     return generation_result(gen, next_step, job_id=job.id)
-
-
-async def run_as_job(
-    service: ImageService,
-    kind: str,
-    runner: Callable[[Job], Awaitable[Generation]],
-    *,
-    session_id: str | None,
-    wait_seconds: float | None,
-    ctx: Context | None,
-    next_step: str,
-) -> CallToolResult:
-    job = await service.jobs.submit(kind, runner, session_id=session_id)
-    return await finish(service, job, wait_seconds, ctx, next_step)
 
 
 def register(mcp: MCPServer, service: ImageService) -> None:
@@ -85,14 +71,13 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         image in the same shape as the generating tool, or the current state if it is still running."""
 
         async def body() -> CallToolResult:
-            job = service.jobs.find(job_id)
+            who = caller()
+            job = service.find_job(who, job_id)
             if job is not None:
                 return await finish(service, job, wait_seconds, ctx, "Refine it, or start a new generation.")
-            record = await service.jobs.record(job_id)
-            if record is None:
-                raise errors.JobNotFound(f"No generation job with id '{job_id}'.")
+            record = await service.job_record(who, job_id)
             if record.status == "succeeded" and record.result:
-                gen = await service.generator.rebuild(record.result)
+                gen = await service.finished_result(record)
                 return generation_result(gen, "Refine it, or start a new generation.", job_id=job_id)
             if record.status == "running":  # another process runs it (shared workspace)
                 raise errors.ImageServerError(
@@ -113,13 +98,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         """Stop a running generation (the request to OpenAI is closed; nothing is saved)."""
 
         async def body() -> CallToolResult:
-            job = service.jobs.find(job_id)
-            if job is None:
-                if await service.jobs.record(job_id) is None:
-                    raise errors.JobNotFound(f"No generation job with id '{job_id}'.")
-                raise errors.InvalidInput(f"Job '{job_id}' is not running any more.")
-            if service.jobs.cancel(job_id):
-                await job.done.wait()
+            job = await service.cancel(caller(), job_id)
             return results.success(GenerationOutput(job_id=job_id, status=job.status, session_id=job.session_id))
 
         return await results.guarded("cancel_generation", body)

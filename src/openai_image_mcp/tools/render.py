@@ -7,7 +7,7 @@ from pathlib import Path
 from mcp.types import CallToolResult, ResourceLink
 
 from openai_image_mcp.core.models import ImageRecord, SessionRecord, TurnRecord, iso_utc
-from openai_image_mcp.service.layout import metadata_path
+from openai_image_mcp.core.refs import sidecar_ref
 from openai_image_mcp.service.outcome import Generation
 from openai_image_mcp.tools import results
 from openai_image_mcp.tools.schemas import GenerationOutput, ImageOut, SessionOut, TurnOut
@@ -25,7 +25,7 @@ def image_out(rec: ImageRecord) -> ImageOut:
     return ImageOut(
         image_id=rec.id,
         file_path=rec.path,
-        metadata_path=str(metadata_path(Path(rec.path))),
+        metadata_path=sidecar_ref(rec.path),
         resource_uri=image_uri(rec),
         width=rec.width,
         height=rec.height,

@@ -6,7 +6,6 @@ import json
 import re
 from pathlib import Path
 
-import anyio
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.types import Resource
@@ -15,6 +14,7 @@ from openai_image_mcp.core import errors
 from openai_image_mcp.core.models import EXTENSIONS
 from openai_image_mcp.service.facade import ImageService
 from openai_image_mcp.tools import results
+from openai_image_mcp.tools.caller import caller
 from openai_image_mcp.tools.guide import read_guide
 from openai_image_mcp.tools.results import image_resource_uri, image_uri
 
@@ -42,10 +42,9 @@ def register_resources(mcp: MCPServer, service: ImageService) -> None:
         from openai_image_mcp.tools.render import image_out, session_out, turn_out  # loads the output models
 
         try:
-            rec, turns = await service.session_history(session_id)
+            rec, turns, images = await service.session_status(caller(), session_id)
         except errors.ImageServerError as exc:
             raise ResourceError(exc.message) from exc
-        images = await service.images.for_session(session_id)
         return json.dumps(
             {
                 "session": session_out(rec, service.settings.session_timeout).model_dump(mode="json"),
@@ -65,22 +64,20 @@ def register_resources(mcp: MCPServer, service: ImageService) -> None:
     async def partial_preview(job_id: str, index: str) -> bytes:
         if not (_HEX.fullmatch(job_id) and index.isdigit()):
             raise ResourceError("Not a partial preview URI.")
-        raw = service.workspace.previews_root / job_id / f"partial_{int(index)}.img"
         try:
-            return await anyio.to_thread.run_sync(_partial_webp, raw, limiter=service.cpu)
-        except OSError as exc:
-            raise ResourceError(f"No partial preview {index} for job '{job_id}' (previews are kept a day).") from exc
+            return await service.partial_preview(caller(), job_id, int(index))
+        except errors.ImageServerError as exc:
+            raise ResourceError(exc.message) from exc
 
 
 def _register_image_template(mcp: MCPServer, service: ImageService, mime: str, ext: str) -> None:
     async def read_image(image_id: str) -> bytes:
-        rec = await service.images.get(image_id)
-        if rec is None or rec.mime_type != mime:
-            raise ResourceError(f"No {ext} image with id '{image_id}'.")
         try:
-            return await anyio.Path(rec.path).read_bytes()
-        except OSError as exc:
-            raise ResourceError(f"Image '{image_id}' is recorded but its file is missing: {rec.path}") from exc
+            return await service.read_image(caller(), image_id, mime)
+        except errors.ImageNotFound as exc:
+            raise ResourceError(f"No {ext} image with id '{image_id}'.") from exc
+        except errors.ImageServerError as exc:
+            raise ResourceError(f"Image '{image_id}' could not be read: {exc.message}") from exc
 
     mcp.resource(
         image_uri("{image_id}") + f".{ext}",
@@ -93,8 +90,7 @@ def _register_image_template(mcp: MCPServer, service: ImageService, mime: str, e
 
 async def dynamic_resources(service: ImageService) -> list[Resource]:
     """What resources/list adds to the static resources: the open sessions and the newest images."""
-    sessions = await service.list_sessions("active")
-    images, _ = await service.images.search(limit=RECENT_IMAGES)
+    sessions, images = await service.recent(caller(), images=RECENT_IMAGES)
     listed = [
         Resource(
             uri=f"openai-image://session/{s.id}",
@@ -115,20 +111,3 @@ async def dynamic_resources(service: ImageService) -> list[Resource]:
         for i in images
     ]
     return listed
-
-
-PARTIAL_PREVIEW_SIDE = 384
-PARTIAL_PREVIEW_BYTES = 40_000
-
-
-def _partial_webp(raw: Path) -> bytes:
-    """The WebP preview of a partial image, made on first read and kept beside it."""
-    from openai_image_mcp.imaging.previews import make_preview
-    from openai_image_mcp.service.layout import write_atomic
-
-    cached = raw.with_suffix(".webp")
-    if cached.exists():
-        return cached.read_bytes()
-    preview = make_preview(raw.read_bytes(), max_side=PARTIAL_PREVIEW_SIDE, max_bytes=PARTIAL_PREVIEW_BYTES)
-    write_atomic(cached, preview.data)
-    return preview.data

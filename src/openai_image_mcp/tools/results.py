@@ -20,39 +20,11 @@ from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, 
 from pydantic import BaseModel
 
 from openai_image_mcp.core.errors import ContentRejected, ImageServerError, NoImageReturned, ProviderError
-from openai_image_mcp.core.models import extension
+from openai_image_mcp.core.refs import cap, image_resource_uri, image_uri, json_size, preview_budget
 
 log = logging.getLogger(__name__)
 
-#: Bytes kept free for JSON-RPC framing, content-block keys and the ResourceLinks.
-FIXED_OVERHEAD = 3_000
-TEXT_CAP = 2_000
-
-
-def image_uri(image_id: str) -> str:
-    return f"openai-image://image/{image_id}"
-
-
-def image_resource_uri(image_id: str, mime_type: str) -> str:
-    """The URI resources/read serves an image at: ``openai-image://image/<id>.<ext>``."""
-    return f"{image_uri(image_id)}.{extension(mime_type)}"
-
-
-def cap(text: str | None, limit: int = TEXT_CAP) -> str | None:
-    if text is None or len(text) <= limit:
-        return text
-    return text[: limit - 1] + "…"
-
-
-def json_size(obj: Any) -> int:
-    return len(json.dumps(obj, ensure_ascii=False, default=str).encode("utf-8"))
-
-
-def preview_budget(total_budget: int, structured_estimate: int, n_images: int) -> int:
-    """Raw preview bytes each image may use: the budget less twice the JSON (content + mirror),
-    less fixed overhead, divided by the base64 expansion and the number of images."""
-    room = total_budget - 2 * structured_estimate - FIXED_OVERHEAD - 400 * n_images
-    return max(2_000, int(room * 3 / 4) // max(1, n_images))
+__all__ = ["cap", "failure", "guarded", "image_resource_uri", "image_uri", "json_size", "preview_budget", "success"]
 
 
 def success(

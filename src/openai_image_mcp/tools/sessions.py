@@ -10,6 +10,7 @@ from pydantic import Field
 
 from openai_image_mcp.service.facade import ImageService
 from openai_image_mcp.tools import results
+from openai_image_mcp.tools.caller import caller
 from openai_image_mcp.tools.render import image_out, session_out, turn_out
 from openai_image_mcp.tools.schemas import (
     CREATES_SESSION,
@@ -53,7 +54,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         Next: call generate_image_in_session with the session_id, then refine with more turns."""
 
         async def body() -> CallToolResult:
-            rec = await service.create_session(description, model, session_name, style_series=style_series)
+            rec = await service.create_session(caller(), description, model, session_name, style_series=style_series)
             return results.success(
                 SessionOutput(
                     session=session_out(rec, timeout),
@@ -69,8 +70,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         and expired sessions too."""
 
         async def body() -> CallToolResult:
-            rec, turns = await service.session_history(session_id)
-            images = await service.images.for_session(session_id)
+            rec, turns, images = await service.session_status(caller(), session_id)
             return results.success(
                 SessionStatusOutput(
                     session=session_out(rec, timeout),
@@ -86,7 +86,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         """The open sessions, most recently used first, with their ids, names and image counts."""
 
         async def body() -> CallToolResult:
-            recs = await service.list_sessions("active")
+            recs = await service.list_sessions(caller(), "active")
             return results.success(
                 SessionListOutput(
                     sessions=[session_out(r, timeout) for r in recs],
@@ -107,7 +107,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         """Close a session: no more turns, but its files and history stay (get_session_status still works)."""
 
         async def body() -> CallToolResult:
-            rec = await service.close_session(session_id)
+            rec = await service.close_session(caller(), session_id)
             return results.success(
                 SessionOutput(
                     session=session_out(rec, timeout),

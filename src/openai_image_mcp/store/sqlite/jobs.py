@@ -1,31 +1,14 @@
-"""Generation jobs: one row per generating tool call, so a handle outlives the call and the process.
-
-A job is ``running`` until it ends ``succeeded`` (with a JSON summary of its result), ``failed``,
-``cancelled`` or, when the process stopped under it, ``interrupted``.
-"""
+"""Generation jobs: one row per generating tool call, so a handle outlives the call and the process."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from typing import Any
 
-from openai_image_mcp.store.db import Database
-
-
-@dataclass(frozen=True, slots=True)
-class JobRecord:
-    id: str
-    kind: str
-    status: str
-    session_id: str | None
-    created_at: float
-    finished_at: float | None
-    message: str
-    error_type: str | None
-    error: str | None
-    result: dict[str, Any] | None
+from openai_image_mcp.core.models import JobRecord
+from openai_image_mcp.store.sqlite.db import Database
+from openai_image_mcp.store.sqlite.images import owned
 
 
 def _row(row: sqlite3.Row) -> JobRecord:
@@ -40,18 +23,19 @@ def _row(row: sqlite3.Row) -> JobRecord:
         error_type=row["error_type"],
         error=row["error"],
         result=json.loads(row["result_json"]) if row["result_json"] else None,
+        owner=row["owner"],
     )
 
 
-class JobStore:
+class SqliteJobRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def create(self, job_id: str, kind: str, session_id: str | None, *, now: float) -> None:
+    async def create(self, job_id: str, kind: str, session_id: str | None, *, owner: str, now: float) -> None:
         await self._db.run(
             lambda c: c.execute(
-                "INSERT INTO jobs (id, kind, status, session_id, created_at) VALUES (?, ?, 'running', ?, ?)",
-                (job_id, kind, session_id, now),
+                "INSERT INTO jobs (id, kind, status, session_id, created_at, owner) VALUES (?, ?, 'running', ?, ?, ?)",
+                (job_id, kind, session_id, now, owner),
             )
         )
 
@@ -74,9 +58,11 @@ class JobStore:
             )
         )
 
-    async def get(self, job_id: str) -> JobRecord | None:
+    async def get(self, job_id: str, *, owner: str | None) -> JobRecord | None:
+        cond, args = owned(owner)
+
         def op(conn: sqlite3.Connection) -> JobRecord | None:
-            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            row = conn.execute(f"SELECT * FROM jobs WHERE id = ? AND {cond}", (job_id, *args)).fetchone()
             return _row(row) if row else None
 
         return await self._db.run(op)

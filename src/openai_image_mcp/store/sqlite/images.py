@@ -8,18 +8,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from openai_image_mcp.core.models import ImageRecord
-from openai_image_mcp.store.db import Database
-from openai_image_mcp.store.journal import clear_in
+from openai_image_mcp.store.sqlite.db import Database
+from openai_image_mcp.store.sqlite.journal import clear_in
 
 _COLUMNS = (
     "id, session_id, turn_id, path, sha256, file_size, width, height, mime_type, use_case, prompt, "
-    "revised_prompt, model, response_id, created_at, metadata_json"
+    "revised_prompt, model, response_id, created_at, metadata_json, owner"
 )
 
 
 def insert_image(conn: sqlite3.Connection, rec: ImageRecord) -> None:
     conn.execute(
-        f"INSERT INTO images ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        f"INSERT INTO images ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             rec.id,
             rec.session_id,
@@ -37,6 +37,7 @@ def insert_image(conn: sqlite3.Connection, rec: ImageRecord) -> None:
             rec.response_id,
             rec.created_at,
             json.dumps(rec.metadata, default=str),
+            rec.owner,
         ),
     )
 
@@ -59,10 +60,16 @@ def row_to_image(row: sqlite3.Row) -> ImageRecord:
         turn_id=row["turn_id"],
         response_id=row["response_id"],
         metadata=json.loads(row["metadata_json"] or "{}"),
+        owner=row["owner"],
     )
 
 
-class ImageStore:
+def owned(owner: str | None, column: str = "owner") -> tuple[str, list[Any]]:
+    """A WHERE condition limiting rows to ``owner`` (none for ``None``: every owner)."""
+    return ("1 = 1", []) if owner is None else (f"{column} = ?", [owner])
+
+
+class SqliteImageRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -76,16 +83,20 @@ class ImageStore:
 
         await self._db.run(op)
 
-    async def get(self, image_id: str) -> ImageRecord | None:
+    async def get(self, image_id: str, *, owner: str | None) -> ImageRecord | None:
+        cond, args = owned(owner)
+
         def op(conn: sqlite3.Connection) -> ImageRecord | None:
-            row = conn.execute(f"SELECT {_COLUMNS} FROM images WHERE id = ?", (image_id,)).fetchone()
+            row = conn.execute(f"SELECT {_COLUMNS} FROM images WHERE id = ? AND {cond}", (image_id, *args)).fetchone()
             return row_to_image(row) if row else None
 
         return await self._db.run(op)
 
-    async def by_path(self, path: str) -> ImageRecord | None:
+    async def by_path(self, path: str, *, owner: str | None) -> ImageRecord | None:
+        cond, args = owned(owner)
+
         def op(conn: sqlite3.Connection) -> ImageRecord | None:
-            row = conn.execute(f"SELECT {_COLUMNS} FROM images WHERE path = ?", (path,)).fetchone()
+            row = conn.execute(f"SELECT {_COLUMNS} FROM images WHERE path = ? AND {cond}", (path, *args)).fetchone()
             return row_to_image(row) if row else None
 
         return await self._db.run(op)
@@ -102,6 +113,7 @@ class ImageStore:
     async def search(
         self,
         *,
+        owner: str | None,
         session_id: str | None = None,
         use_case: str | None = None,
         text: str | None = None,
@@ -111,8 +123,8 @@ class ImageStore:
         offset: int = 0,
     ) -> tuple[list[ImageRecord], int]:
         """Images newest first, filtered; returns one page and the total that match."""
-        where: list[str] = ["1 = 1"]
-        args: list[Any] = []
+        cond, args = owned(owner)
+        where: list[str] = [cond]
         if session_id:
             where.append("session_id = ?")
             args.append(session_id)
@@ -141,5 +153,8 @@ class ImageStore:
 
         return await self._db.run(op)
 
-    async def count(self) -> int:
-        return await self._db.run(lambda conn: int(conn.execute("SELECT count(*) FROM images").fetchone()[0]))
+    async def count(self, *, owner: str | None) -> int:
+        cond, args = owned(owner)
+        return await self._db.run(
+            lambda conn: int(conn.execute(f"SELECT count(*) FROM images WHERE {cond}", args).fetchone()[0])
+        )

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from openai_image_mcp.core.models import ImageRecord, SessionRecord, TurnRecord, TurnStatus
-from openai_image_mcp.store.db import Database
-from openai_image_mcp.store.images import insert_image
-from openai_image_mcp.store.journal import clear_in
+from openai_image_mcp.store.sqlite.db import Database
+from openai_image_mcp.store.sqlite.images import insert_image, owned
+from openai_image_mcp.store.sqlite.journal import clear_in
 
 _SESSION_SELECT = """
 SELECT s.*,
@@ -41,6 +41,7 @@ def _row_to_session(row: sqlite3.Row) -> SessionRecord:
         image_count=row["image_count"],
         pending_image_id=row["pending_image_id"],
         style_series=row["style_series"],
+        owner=row["owner"],
     )
 
 
@@ -77,7 +78,7 @@ def _expire(conn: sqlite3.Connection, now: float, idle_timeout: float) -> list[s
     return ids
 
 
-class SessionStore:
+class SqliteSessionRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -88,16 +89,19 @@ class SessionStore:
 
         def op(conn: sqlite3.Connection) -> list[SessionRecord]:
             _expire(conn, now, idle_timeout)
-            active = conn.execute("SELECT count(*) FROM sessions WHERE status = 'active'").fetchone()[0]
+            active = conn.execute(
+                "SELECT count(*) FROM sessions WHERE status = 'active' AND owner = ?", (rec.owner,)
+            ).fetchone()[0]
             if active >= max_active:
                 rows = conn.execute(
-                    _SESSION_SELECT + " WHERE s.status = 'active' ORDER BY s.last_activity LIMIT 5"
+                    _SESSION_SELECT + " WHERE s.status = 'active' AND s.owner = ? ORDER BY s.last_activity LIMIT 5",
+                    (rec.owner,),
                 ).fetchall()
                 return [_row_to_session(r) for r in rows]
             conn.execute(
                 "INSERT INTO sessions (id, name, description, model, image_model, status, created_at, last_activity,"
-                " closed_at, last_response_id, folder, use_case, pending_image_id, style_series)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " closed_at, last_response_id, folder, use_case, pending_image_id, style_series, owner)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     rec.id,
                     rec.name,
@@ -113,38 +117,48 @@ class SessionStore:
                     rec.use_case,
                     rec.pending_image_id,
                     rec.style_series,
+                    rec.owner,
                 ),
             )
             return []
 
         return await self._db.run(op)
 
-    async def get(self, session_id: str, *, now: float, idle_timeout: float) -> SessionRecord | None:
+    async def get(self, session_id: str, *, owner: str | None, now: float, idle_timeout: float) -> SessionRecord | None:
+        cond, args = owned(owner, "s.owner")
+
         def op(conn: sqlite3.Connection) -> SessionRecord | None:
             _expire(conn, now, idle_timeout)
-            row = conn.execute(_SESSION_SELECT + " WHERE s.id = ?", (session_id,)).fetchone()
+            row = conn.execute(_SESSION_SELECT + f" WHERE s.id = ? AND {cond}", (session_id, *args)).fetchone()
             return _row_to_session(row) if row else None
 
         return await self._db.run(op)
 
     async def list_sessions(
-        self, *, now: float, idle_timeout: float, status: str | None = "active"
+        self, *, owner: str | None, now: float, idle_timeout: float, status: str | None = "active"
     ) -> list[SessionRecord]:
+        cond, args = owned(owner, "s.owner")
+        if status is not None:
+            cond += " AND s.status = ?"
+            args.append(status)
+
         def op(conn: sqlite3.Connection) -> list[SessionRecord]:
             _expire(conn, now, idle_timeout)
-            if status is None:
-                rows = conn.execute(_SESSION_SELECT + " ORDER BY s.last_activity DESC").fetchall()
-            else:
-                rows = conn.execute(
-                    _SESSION_SELECT + " WHERE s.status = ? ORDER BY s.last_activity DESC", (status,)
-                ).fetchall()
+            rows = conn.execute(_SESSION_SELECT + f" WHERE {cond} ORDER BY s.last_activity DESC", args).fetchall()
             return [_row_to_session(r) for r in rows]
 
         return await self._db.run(op)
 
-    async def counts(self) -> dict[str, int]:
+    async def folders(self) -> set[str]:
+        return await self._db.run(lambda c: {str(r[0]) for r in c.execute("SELECT folder FROM sessions")})
+
+    async def counts(self, *, owner: str | None) -> dict[str, int]:
+        cond, args = owned(owner)
+
         def op(conn: sqlite3.Connection) -> dict[str, int]:
-            rows = conn.execute("SELECT status, count(*) AS n FROM sessions GROUP BY status").fetchall()
+            rows = conn.execute(
+                f"SELECT status, count(*) AS n FROM sessions WHERE {cond} GROUP BY status", args
+            ).fetchall()
             return {r["status"]: r["n"] for r in rows}
 
         return await self._db.run(op)
@@ -171,9 +185,9 @@ class SessionStore:
             ).fetchone()[0]
             turn_id = uuid.uuid4().hex
             conn.execute(
-                "INSERT INTO turns (id, session_id, seq, prompt, params_json, status, created_at, previous_response_id)"
-                " VALUES (?,?,?,?,?,'pending',?,?)",
-                (turn_id, session_id, seq, prompt, json.dumps(params), now, previous_response_id),
+                "INSERT INTO turns (id, session_id, seq, prompt, params_json, status, created_at, previous_response_id,"
+                " owner) SELECT ?,?,?,?,?,'pending',?,?, owner FROM sessions WHERE id = ?",
+                (turn_id, session_id, seq, prompt, json.dumps(params), now, previous_response_id, session_id),
             )
             conn.execute("UPDATE sessions SET last_activity = ? WHERE id = ?", (now, session_id))
             row = conn.execute("SELECT * FROM turns WHERE id = ?", (turn_id,)).fetchone()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 
-from openai_image_mcp.store.db import Database
+from openai_image_mcp.store.sqlite.db import Database
 
 
-class UploadStore:
+class SqliteUploadRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -21,11 +21,13 @@ class UploadStore:
 
         return await self._db.run(op)
 
-    async def add(self, file_id: str, session_id: str | None, sha256: str, size: int, *, now: float) -> None:
+    async def add(
+        self, file_id: str, session_id: str | None, sha256: str, size: int, *, owner: str, now: float
+    ) -> None:
         await self._db.run(
             lambda c: c.execute(
-                "INSERT INTO uploads (file_id, session_id, sha256, bytes, created_at) VALUES (?,?,?,?,?)",
-                (file_id, session_id, sha256, size, now),
+                "INSERT INTO uploads (file_id, session_id, sha256, bytes, created_at, owner) VALUES (?,?,?,?,?,?)",
+                (file_id, session_id, sha256, size, now, owner),
             )
         )
 

@@ -11,7 +11,7 @@ from typing import TypeVar, cast
 import anyio
 
 from openai_image_mcp.core.errors import StorageError
-from openai_image_mcp.store import migrations
+from openai_image_mcp.store.sqlite import migrations
 
 T = TypeVar("T")
 

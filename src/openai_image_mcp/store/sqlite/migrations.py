@@ -101,11 +101,22 @@ CREATE TABLE pending_files (
 );
 """
 
+M005_OWNERS = """
+ALTER TABLE sessions ADD COLUMN owner TEXT NOT NULL DEFAULT 'local';
+ALTER TABLE turns ADD COLUMN owner TEXT NOT NULL DEFAULT 'local';
+ALTER TABLE images ADD COLUMN owner TEXT NOT NULL DEFAULT 'local';
+ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT 'local';
+ALTER TABLE uploads ADD COLUMN owner TEXT NOT NULL DEFAULT 'local';
+CREATE INDEX sessions_owner ON sessions (owner, status, last_activity);
+CREATE INDEX images_owner ON images (owner, created_at);
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema: sessions, turns, images", M001_INITIAL),
     (2, "generation jobs", M002_JOBS),
     (3, "uploaded files, promoted and style-series sessions", M003_UPLOADS_AND_SEEDS),
     (4, "write-ahead journal of image files", M004_FILE_JOURNAL),
+    (5, "an owner on every session, turn, image, job and upload (local for existing rows)", M005_OWNERS),
 ]
 
 

@@ -1,0 +1,147 @@
+"""Filing a finished generation: previews sized to the result budget, the image blobs and sidecars written
+through the journal, and the rows committed; and rebuilding a finished job's result from its rows."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+
+from openai_image_mcp.core import errors
+from openai_image_mcp.core.clock import Clock
+from openai_image_mcp.core.models import ImageOptions, ImageRecord, ProviderResult, SessionRecord, TurnRecord
+from openai_image_mcp.core.refs import cap, json_size, preview_budget
+from openai_image_mcp.core.settings import Settings
+from openai_image_mcp.service.outcome import Generation, Progress
+from openai_image_mcp.service.saving import SaveContext, SavedImage, prepare_images, preview_of
+from openai_image_mcp.service.stats import ServerStats
+from openai_image_mcp.store.ports import BlobStore, StateStore
+
+log = logging.getLogger(__name__)
+
+
+class Filer:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        state: StateStore,
+        blobs: BlobStore,
+        stats: ServerStats,
+        cpu: anyio.CapacityLimiter,
+        clock: Clock,
+    ) -> None:
+        self._budget = settings.result_budget_bytes
+        self._preview_side = settings.preview_max_side
+        self._state = state
+        self._blobs = blobs
+        self._stats = stats
+        self._cpu = cpu
+        self._clock = clock
+
+    def preview_bytes(self, revised: Sequence[str | None], model_text: str, usage: dict[str, Any]) -> int:
+        """Raw bytes each preview may take so that the whole result fits the budget."""
+        texts = {"r": [cap(r) for r in revised], "t": cap(model_text), "u": usage}
+        return preview_budget(self._budget, json_size(texts) + 1_500, len(revised))
+
+    async def persist(
+        self,
+        result: ProviderResult,
+        progress: Progress,
+        *,
+        prompt: str,
+        options: ImageOptions,
+        model: str,
+        image_model: str,
+        use_case: str,
+        refs: Sequence[str],
+        owner: str,
+        session: SessionRecord | None = None,
+        turn: TurnRecord | None = None,
+        lineage: dict[str, Any] | None = None,
+    ) -> Generation:
+        await progress.report(90, "saving the image")
+        params = options.as_dict()
+        ctx = SaveContext(
+            prompt=prompt,
+            model=model,
+            image_model=image_model,
+            use_case=use_case,
+            params=params,
+            session_id=session.id if session else None,
+            turn_id=turn.id if turn else None,
+            turn_seq=turn.seq if turn else None,
+            response_id=result.response_id,
+            request_id=result.request_id,
+            model_text=result.model_text,
+            usage=result.usage,
+            extra={"lineage": lineage} if lineage else {},
+            owner=owner,
+        )
+        budget = self.preview_bytes([i.revised_prompt for i in result.images], result.model_text, result.usage)
+        side, now = self._preview_side, self._clock.now()
+        prepared = await anyio.to_thread.run_sync(
+            lambda: prepare_images(result.images, refs, ctx, now=now, preview_side=side, preview_bytes=budget),
+            limiter=self._cpu,
+        )
+        final = [p.saved.record.path for p in prepared]
+        await self._state.journal.intend(final)  # named before they exist: a crash from here on leaves no orphan
+        try:
+            for item in prepared:
+                await self._blobs.put_image(item.saved.record.path, item.data, item.metadata)
+            with anyio.CancelScope(shield=True):
+                records = [p.saved.record for p in prepared]
+                if session is not None and turn is not None:
+                    await self._state.sessions.complete_turn(
+                        turn,
+                        response_id=result.response_id,
+                        model_text=result.model_text,
+                        usage=result.usage,
+                        images=records,
+                        now=self._clock.now(),
+                    )
+                else:
+                    await self._state.images.add(records)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._blobs.delete_images(final)
+                await self._state.journal.clear(final)
+            raise
+        saved = [p.saved for p in prepared]
+        self._stats.record_generation(len(saved))
+        log.info("saved %d image(s) to %s", len(saved), ", ".join(s.record.path for s in saved))
+        await progress.report(100, "done")
+        return Generation(
+            images=saved, model=model, image_model=image_model, use_case=use_case, params=params,
+            response_id=result.response_id, model_text=result.model_text, usage=result.usage,
+            session_id=session.id if session else None, turn=turn.seq if turn else None,
+        )  # fmt: skip
+
+    @staticmethod
+    def _preview(rec: ImageRecord, data: bytes, side: int, budget: int) -> SavedImage:
+        return preview_of(rec, data, preview_side=side, preview_bytes=budget)
+
+    async def rebuild(self, summary: dict[str, Any]) -> Generation:
+        """The result of a finished job, from its DB summary; previews are made again from the files."""
+        records: list[ImageRecord] = []
+        for image_id in summary["image_ids"]:
+            rec = await self._state.images.get(image_id, owner=None)
+            if rec is None:
+                raise errors.ImageNotFound(f"Image '{image_id}' of this job is no longer recorded.")
+            records.append(rec)
+        budget = self.preview_bytes(
+            [r.revised_prompt for r in records], summary.get("model_text") or "", summary.get("usage") or {}
+        )
+        side = self._preview_side
+        saved: list[SavedImage] = []
+        for rec in records:
+            data = await self._blobs.get(rec.path)
+            saved.append(await anyio.to_thread.run_sync(self._preview, rec, data, side, budget, limiter=self._cpu))
+        return Generation(
+            images=saved, model=summary["model"], image_model=summary["image_model"], use_case=summary["use_case"],
+            params=summary["params"], response_id=summary.get("response_id"),
+            model_text=summary.get("model_text") or "", usage=summary.get("usage") or {},
+            session_id=summary.get("session_id"), turn=summary.get("turn"),
+        )  # fmt: skip

@@ -1,0 +1,233 @@
+"""The ports the service stores through: a state store and a blob store.
+
+The state store holds the records (sessions and their turns, images, generation jobs, files uploaded
+to OpenAI, and the write-ahead journal of image files); the blob store holds bytes (images with their
+metadata sidecars, conversation logs, partial-image previews). SQLite and the workspace folder are the
+first implementations (:mod:`.sqlite`, :mod:`.files`); ``tests/store/`` holds one contract suite per
+port that every implementation must pass.
+
+Owners: every session, turn, image, job and upload has an owner (a principal's name). Reads take
+``owner``: a name limits the answer to that owner's records, ``None`` means every owner (an admin).
+A record of another owner is simply not found.
+
+Blob refs: a blob is named by a *ref*, the string records keep (``ImageRecord.path``,
+``SessionRecord.folder``). The service plans the original folder layout as relative keys
+(``sessions/<id>/images/image_001.png``) and asks :meth:`BlobStore.ref` for the ref of a key; the file
+store's refs are absolute paths, so the rows written before the ports existed stay valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from openai_image_mcp.core.models import ImageRecord, JobRecord, SessionRecord, TurnRecord, TurnStatus
+
+
+class SessionRepo(Protocol):
+    async def create(
+        self, rec: SessionRecord, *, max_active: int, now: float, idle_timeout: float
+    ) -> list[SessionRecord]:
+        """Insert ``rec`` unless its owner has ``max_active`` sessions open; then return the most idle open ones
+        (at most 5) instead. Sessions idle for ``idle_timeout`` are expired first."""
+        ...
+
+    async def get(
+        self, session_id: str, *, owner: str | None, now: float, idle_timeout: float
+    ) -> SessionRecord | None: ...
+
+    async def list_sessions(
+        self, *, owner: str | None, now: float, idle_timeout: float, status: str | None = "active"
+    ) -> list[SessionRecord]:
+        """Newest activity first; ``status=None`` lists every status."""
+        ...
+
+    async def folders(self) -> set[str]:
+        """The folder refs of every session of every owner (a new style series must not reuse one)."""
+        ...
+
+    async def counts(self, *, owner: str | None) -> dict[str, int]:
+        """Sessions by status."""
+        ...
+
+    async def expire_idle(self, *, now: float, idle_timeout: float) -> list[str]: ...
+
+    async def close(self, session_id: str, *, now: float) -> bool: ...
+
+    async def begin_turn(
+        self, session_id: str, prompt: str, params: dict[str, Any], previous_response_id: str | None, *, now: float
+    ) -> TurnRecord:
+        """A ``pending`` turn numbered one after the session's last."""
+        ...
+
+    async def complete_turn(
+        self,
+        turn: TurnRecord,
+        *,
+        response_id: str | None,
+        model_text: str,
+        usage: dict[str, Any],
+        images: Sequence[ImageRecord],
+        now: float,
+    ) -> None:
+        """Atomically: the turn's images (out of the journal), its outcome, and the session's chain."""
+        ...
+
+    async def end_turn(self, turn_id: str, status: TurnStatus, *, error_type: str, error: str, now: float) -> None: ...
+
+    async def turns(self, session_id: str) -> list[TurnRecord]: ...
+
+    async def mark_interrupted(self, *, now: float) -> int:
+        """Turns still pending from an earlier process become ``interrupted``; returns how many."""
+        ...
+
+
+class ImageRepo(Protocol):
+    async def add(self, records: Sequence[ImageRecord]) -> None:
+        """Commit rows, taking their refs out of the journal in the same transaction."""
+        ...
+
+    async def get(self, image_id: str, *, owner: str | None) -> ImageRecord | None: ...
+
+    async def by_path(self, path: str, *, owner: str | None) -> ImageRecord | None: ...
+
+    async def for_session(self, session_id: str) -> list[ImageRecord]:
+        """Oldest first."""
+        ...
+
+    async def search(
+        self,
+        *,
+        owner: str | None,
+        session_id: str | None = None,
+        use_case: str | None = None,
+        text: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> tuple[list[ImageRecord], int]:
+        """One page, newest first, and the total that match."""
+        ...
+
+    async def count(self, *, owner: str | None) -> int: ...
+
+
+class JobRepo(Protocol):
+    async def create(self, job_id: str, kind: str, session_id: str | None, *, owner: str, now: float) -> None: ...
+
+    async def finish(
+        self,
+        job_id: str,
+        status: str,
+        *,
+        now: float,
+        message: str = "",
+        error_type: str | None = None,
+        error: str | None = None,
+        result: dict[str, Any] | None = None,
+    ) -> None: ...
+
+    async def get(self, job_id: str, *, owner: str | None) -> JobRecord | None: ...
+
+    async def mark_interrupted(self, *, now: float) -> int: ...
+
+
+class UploadRepo(Protocol):
+    async def find(self, session_id: str | None, sha256: str) -> str | None:
+        """The live file id of these bytes uploaded for this session."""
+        ...
+
+    async def add(
+        self, file_id: str, session_id: str | None, sha256: str, size: int, *, owner: str, now: float
+    ) -> None: ...
+
+    async def stale(self, *, one_off_before: float) -> list[str]:
+        """Live uploads of sessions no longer active, and one-off uploads older than ``one_off_before``."""
+        ...
+
+    async def mark_deleted(self, file_id: str, *, now: float) -> None: ...
+
+
+class JournalRepo(Protocol):
+    """Image refs named before their bytes are written and unnamed when their rows commit."""
+
+    async def intend(self, refs: Sequence[str]) -> None: ...
+
+    async def clear(self, refs: Sequence[str]) -> None: ...
+
+    async def orphans(self) -> list[str]:
+        """Refs still named that have no image row: a crash came between their write and their commit."""
+        ...
+
+
+class StateStore(Protocol):
+    @property
+    def sessions(self) -> SessionRepo: ...
+    @property
+    def images(self) -> ImageRepo: ...
+    @property
+    def jobs(self) -> JobRepo: ...
+    @property
+    def uploads(self) -> UploadRepo: ...
+    @property
+    def journal(self) -> JournalRepo: ...
+
+    async def open(self) -> None:
+        """Connect and bring the schema up to date (raises :class:`~openai_image_mcp.core.errors.StorageError`)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class BlobStore(Protocol):
+    def ref(self, key: str) -> str:
+        """The ref of a relative layout key (``/``-separated)."""
+        ...
+
+    def join(self, ref: str, *parts: str) -> str:
+        """The ref of ``parts`` below ``ref``."""
+        ...
+
+    def sidecar(self, ref: str) -> str:
+        """The ref of an image's metadata sidecar (``image_001.png`` -> ``image_001_metadata.json``)."""
+        ...
+
+    def local_path(self, ref: str) -> Path | None:
+        """The file behind a ref, where blobs are local files; ``None`` otherwise."""
+        ...
+
+    async def open(self) -> None:
+        """Create what the layout needs (raises :class:`~openai_image_mcp.core.errors.StorageError`)."""
+        ...
+
+    async def put(self, ref: str, data: bytes) -> None:
+        """Write atomically: a reader never sees part of it."""
+        ...
+
+    async def put_image(self, ref: str, data: bytes, metadata: dict[str, Any]) -> None:
+        """The image and its metadata sidecar."""
+        ...
+
+    async def get(self, ref: str) -> bytes:
+        """Raises :class:`~openai_image_mcp.core.errors.BlobNotFound` when there is nothing at ``ref``."""
+        ...
+
+    async def exists(self, ref: str) -> bool:
+        """Whether anything is stored at ``ref`` or below it."""
+        ...
+
+    async def delete_images(self, refs: Sequence[str]) -> None:
+        """Images and their sidecars; missing ones are not an error."""
+        ...
+
+    async def put_preview(self, job_id: str, name: str, data: bytes) -> None: ...
+
+    async def get_preview(self, job_id: str, name: str) -> bytes:
+        """Raises :class:`~openai_image_mcp.core.errors.BlobNotFound`."""
+        ...
+
+    async def sweep(self, *, older_than: float, preview_age: float = 86_400) -> int:
+        """Remove what a crash left (temporaries older than ``older_than``) and old previews; returns the count."""
+        ...
