@@ -258,6 +258,14 @@ def journal_entries(database: Path) -> int:
         return int(conn.execute("SELECT count(*) FROM pending_files").fetchone()[0])
 
 
+def journalled_or_committed(database: Path) -> bool:
+    """The files are named in the journal, or (the server won the race) already committed with their rows."""
+    with contextlib.closing(sqlite3.connect(database, timeout=5)) as conn:
+        journalled = conn.execute("SELECT count(*) FROM pending_files").fetchone()[0]
+        committed = conn.execute("SELECT count(*) FROM images").fetchone()[0]
+    return bool(journalled or committed)
+
+
 @contextlib.contextmanager
 def write_lock(database: Path) -> Iterator[sqlite3.Connection]:
     """Hold SQLite's write lock: the server's next commit waits (its busy timeout is 30 s)."""
@@ -295,7 +303,7 @@ async def test_kill_between_the_rename_and_the_commit_leaves_no_orphan(
                 run = Run(seed=0)
                 tg.start_soon(_record, client, tool, args, run, "call")
                 await wait_for(lambda: len(fake.requests) == 1)  # the turn (or job) row is written; OpenAI draws
-                await wait_for(lambda: journal_entries(workspace / "state.sqlite3") > 0)
+                await wait_for(lambda: journalled_or_committed(workspace / "state.sqlite3"))
                 with write_lock(workspace / "state.sqlite3"):
                     # the image, then its sidecar, are renamed into place; the commit waits for the lock
                     await wait_for(lambda: bool(sidecars(images_root)))

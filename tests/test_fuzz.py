@@ -24,8 +24,11 @@ unless ``known_crash`` recognises it as an open bug. After a run the server stil
 (and every row its file), no turn or job is left pending, the database passes its integrity check, and the fake saw
 no request that fails OpenAI's schema (the ``fake`` fixture checks that).
 
-The bugs the fuzzer found (all fixed now) are pinned by regression tests at the end of this file; see
-``known_crash`` for how to tolerate an open one while the fuzzer keeps looking for others. ``FUZZ_SCALE=10``
+The bugs the fuzzer found (all fixed now) are pinned by regression tests next to the code they cover, each under a
+"found by the fuzzer" heading: ``tests/providers/test_sse.py`` (event-stream lines), ``tests/tools/test_budget.py``
+(results within the budget), ``tests/service/test_assets.py`` (product batch error types),
+``tests/service/test_editing.py`` (a cancelled promotion) and ``tests/service/test_restart.py`` (the file journal).
+See ``known_crash`` for how to tolerate an open one while the fuzzer keeps looking for others. ``FUZZ_SCALE=10``
 runs ten times as many examples (pass ``-o timeout=600`` then).
 """
 
@@ -37,9 +40,8 @@ import json
 import logging
 import os
 import sqlite3
-import threading
 import traceback
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -269,11 +271,6 @@ class World:
         return dict(result.structured_content or {})
 
 
-def structured(result: CallToolResult) -> dict[str, Any]:
-    assert result.structured_content is not None, result.content
-    return dict(result.structured_content)
-
-
 def check_result(call: Call, result: CallToolResult, world: World) -> None:
     """The properties every tool result must have."""
     where = f"{call.tool}({_short(call.args)})"
@@ -306,10 +303,11 @@ def _frames(exc: BaseException) -> set[str]:
 
 def known_crash(exc: BaseException) -> str | None:
     """The open bug behind a crash the server logged, or None. Every crash found so far is fixed and pinned by a
-    regression test below, so none is tolerated. While a new one is open, pin it with an ``xfail(strict=True)`` test
-    and recognise it here (by its exception and frames, as below), so the fuzzer keeps looking for others::
+    regression test next to the code it covers, so none is tolerated. While a new one is open, pin it there with an
+    ``xfail(strict=True)`` test and recognise it here (by its exception and frames, as below), so the fuzzer keeps
+    looking for others::
 
-        if isinstance(exc, json.JSONDecodeError) and "_sse_events" in _frames(exc):
+        if isinstance(exc, json.JSONDecodeError) and "sse_events" in _frames(exc):
             return "test_event_stream_lines_end_only_at_cr_or_lf"
     """
     return None
@@ -728,151 +726,3 @@ def test_fuzz_near_valid_arguments(fuzz_env: Settings, fake: FakeOpenAI, tmp_pat
         assert world.outcomes["success"] > 50, world.outcomes
     check_workspace_after_stop(fuzz_env.workspace)
     assert fake.internal_errors == []
-
-
-# -- bugs the fuzzer found (fixed): each reproduced here as a regression test ---------------------------------
-
-
-async def test_product_batch_keeps_the_upstream_error_type(client: Client, fake: FakeOpenAI) -> None:
-    result = await client.call_tool("generate_product_image", {"product_description": "[moderation] a mug"})
-    assert result.is_error
-    assert result.structured_content is not None
-    assert result.structured_content["error_type"] == "content_rejected", result.structured_content
-
-
-@pytest.mark.parametrize("char", ["\u2028", "\u2029", "\x85"], ids=["U+2028", "U+2029", "U+0085"])
-@pytest.mark.parametrize("where", ["prompt", "session_description"])
-async def test_event_stream_lines_end_only_at_cr_or_lf(client: Client, fake: FakeOpenAI, char: str, where: str) -> None:
-    if where == "prompt":
-        result = await client.call_tool("generate_image", {"prompt": f"a fox{char}in the snow"})
-    else:  # the Responses API repeats a session's instructions in its events
-        created = await client.call_tool("create_image_session", {"description": f"foxes{char}in the snow"})
-        sid = structured(created)["session"]["session_id"]
-        result = await client.call_tool("generate_image_in_session", {"session_id": sid, "prompt": "a fox"})
-    assert not result.is_error, result.structured_content
-
-
-async def test_cancelled_promotion_leaves_no_orphan(
-    client: Client, fake: FakeOpenAI, workspace: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Deterministic: the seed's sidecar write (in promote's worker thread) waits until the client has cancelled."""
-    import openai_image_mcp.service.editing as editing
-
-    reached, release = threading.Event(), threading.Event()
-    real_write = editing.write_json_atomic
-
-    def write_then_wait(path: Path, obj: Any) -> None:
-        real_write(path, obj)
-        reached.set()
-        release.wait(5)
-
-    monkeypatch.setattr(editing, "write_json_atomic", write_then_wait)
-    source = workspace / "inputs" / "photo.png"
-    source.parent.mkdir(parents=True, exist_ok=True)
-    source.write_bytes(make_photo_like(64, 48))
-    call = anyio.CancelScope()
-
-    async def promote() -> None:
-        with call:
-            await client.call_tool("promote_image_to_session", {"image_path": str(source), "session_description": "x"})
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(promote)
-        if not await anyio.to_thread.run_sync(reached.wait, 5):
-            raise RuntimeError("the promotion never wrote its seed's sidecar")  # not the bug: fail for real
-        call.cancel()  # the client gives up while the seed is being filed
-        await anyio.sleep(0.2)  # the server has seen the cancellation
-        release.set()
-    await anyio.sleep(0.2)
-    listed = structured(await client.call_tool("list_images", {"limit": 100}))
-    rows = {Path(i["file_path"]) for i in listed["images"]}
-    files = {p for p in _files_under(workspace / "generated_images") if p.suffix in IMAGE_SUFFIXES}
-    assert files - rows == set(), f"files without a row: {sorted(files - rows)}"
-
-
-async def _many_long_sessions(client: Client) -> CallToolResult:
-    for _ in range(15):
-        await client.call_tool("create_image_session", {"description": "d" * 4_000})
-    return await client.call_tool("list_active_sessions", {})
-
-
-async def _long_session(client: Client) -> CallToolResult:
-    created = await client.call_tool("create_image_session", {"description": "a long session"})
-    sid = structured(created)["session"]["session_id"]
-    for _ in range(12):
-        await client.call_tool("generate_image_in_session", {"session_id": sid, "prompt": "p" * 32_000})
-    return await client.call_tool("get_session_status", {"session_id": sid})
-
-
-async def _many_long_prompts(client: Client) -> CallToolResult:
-    for _ in range(20):
-        await client.call_tool("generate_image", {"prompt": "p" * 32_000})
-    return await client.call_tool("list_images", {"limit": 100})
-
-
-async def _refused_long_path(client: Client) -> CallToolResult:
-    return await client.call_tool("edit_image", {"image_path": "/" + "\U000e0001" * 4_095, "prompt": "a fox"})
-
-
-async def _guide(client: Client) -> CallToolResult:
-    return await client.call_tool("get_usage_guide", {})
-
-
-async def _product_batch(client: Client) -> CallToolResult:
-    return await client.call_tool("generate_product_image", {"product_description": "a mug", "batch_count": 3})
-
-
-async def _short_prompt(client: Client) -> CallToolResult:
-    return await client.call_tool("generate_image", {"prompt": "a fox"})
-
-
-async def _long_prompt(client: Client) -> CallToolResult:  # the fake revises a prompt into itself
-    return await client.call_tool("generate_image", {"prompt": "p" * 32_000})
-
-
-@pytest.mark.parametrize(
-    ("scenario", "budget"),
-    [
-        pytest.param(_short_prompt, 8_000, id="generate_image-at-the-minimum-budget"),
-        pytest.param(
-            _long_prompt,
-            8_000,
-            id="generate_image-long-revised-prompt-at-the-minimum-budget",
-        ),
-        pytest.param(
-            _many_long_sessions,
-            100_000,
-            id="list_active_sessions-15-long-descriptions",
-        ),
-        pytest.param(
-            _long_session,
-            100_000,
-            id="get_session_status-12-long-turns",
-        ),
-        pytest.param(
-            _many_long_prompts,
-            100_000,
-            id="list_images-20-long-prompts",
-        ),
-        pytest.param(
-            _refused_long_path,
-            100_000,
-            id="error-repeats-a-4096-char-path",
-        ),
-        pytest.param(_guide, 8_000, id="get_usage_guide-at-the-minimum-budget"),
-        pytest.param(
-            _product_batch,
-            8_000,
-            id="product-batch-of-3-at-the-minimum-budget",
-        ),
-    ],
-)
-async def test_results_stay_within_the_budget(
-    settings: Settings, fake: FakeOpenAI, scenario: Callable[[Client], Awaitable[CallToolResult]], budget: int
-) -> None:
-    """README: OPENAI_IMAGE_MCP_RESULT_BUDGET_BYTES is the upper bound on one tool result's size (8000-1000000)."""
-    settings = settings.model_copy(update={"result_budget_bytes": budget})
-    async with Client(create_server(settings)) as client:
-        result = await scenario(client)
-    size = len(result.model_dump_json(by_alias=True, exclude_none=True).encode())
-    assert size <= budget, f"{size} bytes"

@@ -17,9 +17,11 @@ from mcp.server import MCPServer
 from mcp.types import Resource
 
 from openai_image_mcp import __version__
+from openai_image_mcp.core.clock import Clock
 from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.providers.base import ImageProvider
 from openai_image_mcp.service.facade import ImageService
+from openai_image_mcp.store.ports import BlobStore, StateStore
 from openai_image_mcp.tools import register_tools
 from openai_image_mcp.tools.middleware import ToolCallMiddleware
 from openai_image_mcp.tools.resources import dynamic_resources, register_resources
@@ -45,10 +47,16 @@ class ImageMCPServer(MCPServer[ImageService]):
 
 
 def create_server(
-    settings: Settings, *, provider_factory: Callable[[Settings], ImageProvider] | None = None
+    settings: Settings,
+    *,
+    provider_factory: Callable[[Settings], ImageProvider] | None = None,
+    state: StateStore | None = None,
+    blobs: BlobStore | None = None,
+    clock: Clock | None = None,
 ) -> ImageMCPServer:
-    """A ready-to-run server. ``provider_factory`` swaps the OpenAI adapter (tests use the real one)."""
-    service = ImageService(settings, provider_factory=provider_factory)
+    """A ready-to-run server. The keywords swap collaborators (tests: a clock they move, a blob store that
+    pauses); by default the OpenAI adapter, SQLite and the workspace folder."""
+    service = ImageService(settings, provider_factory=provider_factory, state=state, blobs=blobs, clock=clock)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[ImageService]:

@@ -6,9 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from openai_image_mcp.core import errors
 from openai_image_mcp.core.models import EditRequest, ImageOptions, ImagesRequest, InputFile, ProviderEvent, TurnRequest
-from openai_image_mcp.providers.openai_adapter import OpenAIProvider, _sse_events, parse_response
+from openai_image_mcp.providers.openai_adapter import OpenAIProvider
 from tests.support.fake_openai import FakeOpenAI, make_photo_like
 
 
@@ -61,42 +60,3 @@ async def test_files_are_uploaded_and_deleted(provider: OpenAIProvider, fake: Fa
     await provider.delete_file(file_id)
     await provider.delete_file(file_id)  # already gone: not an error
     assert fake.files == {}
-
-
-def test_a_failed_response_is_mapped() -> None:
-    failed = {"status": "failed", "error": {"code": "image_content_policy_violation", "message": "no"}}
-    with pytest.raises(errors.ContentRejected):
-        parse_response(failed, ImageOptions(), "req_1")
-    with pytest.raises(errors.ProviderUnavailable):
-        parse_response({"status": "failed", "error": {"code": "server_error", "message": "oops"}}, ImageOptions(), None)
-
-
-async def test_sse_parser_handles_done_and_multiline_data() -> None:
-    async def lines() -> AsyncIterator[str]:
-        for line in [
-            "event: a",
-            'data: {"type":',
-            'data: "x"}',
-            "",
-            ": comment",
-            'data: {"type": "y"}',
-            "",
-            "data: [DONE]",
-            "",
-        ]:
-            yield line
-
-    assert [e["type"] async for e in _sse_events(lines())] == ["x", "y"]
-
-
-@pytest.mark.parametrize("size", [1, 2, 3, 7, 1000])
-async def test_sse_lines_split_only_at_cr_and_lf(size: int) -> None:
-    from openai_image_mcp.providers.openai_adapter import sse_lines
-
-    raw = "a\r\nb\rc\n\nd\u2028e\u2029f\u0085g\r\n".encode()
-
-    async def chunks() -> AsyncIterator[bytes]:
-        for i in range(0, len(raw), size):
-            yield raw[i : i + size]
-
-    assert [line async for line in sse_lines(chunks())] == ["a", "b", "c", "", "d\u2028e\u2029f\u0085g"]

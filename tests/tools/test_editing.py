@@ -259,12 +259,16 @@ async def test_concurrent_analyses_of_one_image_each_use_and_delete_their_own_up
     client: Client, fake: FakeOpenAI, inputs: Path
 ) -> None:
     image = put(inputs, "photo.png", make_photo_like(256, 256))
-    fake.latency = 0.3
+    fake.latency = 0.3  # so the first call's image is still on its way when hold() below takes effect
     args = {"image_path": image, "improvement_goals": "better light"}
     async with anyio.create_task_group() as tg:
         tg.start_soon(client.call_tool, "analyze_and_improve_image", args)
-        await anyio.sleep(0.45)  # the first call has uploaded its image and is waiting for its image
+        assert await fake.wait_for_requests_async(2)  # the first call has uploaded its image and asked for its image
+        fake.hold()  # its image (and its upload's deletion) wait until the second call has uploaded too
+        fake.latency = 0.0
         tg.start_soon(client.call_tool, "analyze_and_improve_image", args)
+        assert await fake.wait_for_requests_async(3)
+        fake.release()
     used = {
         p["file_id"]
         for r in fake.requests_to("/responses")

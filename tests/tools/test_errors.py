@@ -10,6 +10,7 @@ import anyio
 import pytest
 from mcp import Client
 
+from openai_image_mcp.core.clock import ManualClock
 from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.server import create_server
 from tests.support.fake_openai import FakeOpenAI
@@ -61,10 +62,14 @@ async def test_closed_session_refuses_turns_but_keeps_history(client: Client, fa
 
 
 async def test_session_expires_after_the_configured_seconds(settings: Settings, fake: FakeOpenAI) -> None:
-    settings = settings.model_copy(update={"session_timeout": 0.3})
-    async with Client(create_server(settings)) as client:
+    settings = settings.model_copy(update={"session_timeout": 30})
+    clock = ManualClock()
+    async with Client(create_server(settings, clock=clock)) as client:
         sid = await new_session(client)
-        await anyio.sleep(0.4)
+        clock.advance(29.9)
+        status = await client.call_tool("get_session_status", {"session_id": sid})
+        assert status.structured_content["session"]["status"] == "active"  # type: ignore[index]
+        clock.advance(0.1)
         err = error_of(await client.call_tool("generate_image_in_session", {"session_id": sid, "prompt": "a fox"}))
         assert err["error_type"] == "session_closed" and "expired" in err["error"]
         status = await client.call_tool("get_session_status", {"session_id": sid})
@@ -157,11 +162,13 @@ async def test_quota_is_not_retried_but_a_503_is(settings: Settings, fake: FakeO
 
 async def test_timeout_is_bounded_and_explained(settings: Settings, fake: FakeOpenAI) -> None:
     settings = settings.model_copy(update={"request_timeout": 0.3})
-    fake.latency = 2.0
+    fake.hold()  # OpenAI never answers: only the server's own timeout ends the call
     async with Client(create_server(settings)) as client:
-        with anyio.fail_after(2):
+        with anyio.fail_after(30):  # a guard against a hang, not a measurement
             err = error_of(await client.call_tool("generate_image", {"prompt": "a fox"}))
+    fake.release()
     assert err["error_type"] == "timeout"
+    assert "0.3 s" in err["error"]
 
 
 async def test_unreachable_openai(settings: Settings) -> None:

@@ -3,11 +3,11 @@ and the store under many concurrent writers."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import sqlite3
 import struct
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,16 +21,20 @@ from tests.support.fake_openai import FakeOpenAI
 from tests.tools.test_generate import new_session
 
 
-async def test_429_is_retried_after_retry_after(settings: Settings, fake: FakeOpenAI) -> None:
+async def test_429_is_retried_after_retry_after(
+    settings: Settings, fake: FakeOpenAI, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = settings.model_copy(update={"max_retries": 2})
     fake.enqueue_error(429, code="rate_limit_exceeded", headers={"retry-after": "1"})
+    caplog.set_level(logging.INFO, logger="openai")
     async with Client(create_server(settings)) as client:
-        start = time.monotonic()
         r = await client.call_tool("generate_image", {"prompt": "a fox"})
-        elapsed = time.monotonic() - start
     assert not r.is_error, r.content
     assert len(fake.requests) == 2
-    assert elapsed >= 0.9  # the SDK waited as OpenAI asked
+    assert fake.requests[1].headers.get("x-stainless-retry-count") == "1"
+    # the SDK waited as OpenAI asked (what it announced, not a measured duration)
+    retries = [rec.getMessage() for rec in caplog.records if rec.getMessage().startswith("Retrying request")]
+    assert retries == ["Retrying request in 1.000000 seconds (retry 1 of 2)"]
 
 
 async def test_retries_stay_within_the_total_time_budget(settings: Settings, fake: FakeOpenAI) -> None:
@@ -38,7 +42,7 @@ async def test_retries_stay_within_the_total_time_budget(settings: Settings, fak
     for _ in range(5):
         fake.enqueue_error(503, headers={"retry-after": "1"})
     async with Client(create_server(settings)) as client:
-        with anyio.fail_after(3):
+        with anyio.fail_after(30):  # a guard against a hang, not a measurement (the assertions below are the test)
             r = await client.call_tool("generate_image", {"prompt": "a fox"})
     assert r.is_error and r.structured_content["error_type"] == "timeout"  # type: ignore[index]
     assert "0.6" in r.structured_content["error"]  # type: ignore[index]

@@ -25,8 +25,8 @@ async def test_server_stats_count_what_happened(client: Client, fake: FakeOpenAI
     assert stats["sessions"] == {"active": 1, "closed": 1}
     assert stats["generations"]["succeeded"] == 1
     assert stats["generations"]["failed_by_error_type"] == {"content_rejected": 1, "invalid_input": 1}
-    assert stats["openai_latency"]["count"] == 2 and stats["openai_latency"]["p50_ms"] >= 0
-    assert stats["images_total"] == 1 and stats["memory_rss_mb"] > 10 and stats["uptime_seconds"] >= 0
+    assert stats["openai_latency"]["count"] == 2 and isinstance(stats["openai_latency"]["p50_ms"], float)
+    assert stats["images_total"] == 1 and stats["memory_rss_mb"] > 10 and isinstance(stats["uptime_seconds"], float)
     assert stats["api_key_configured"] is True
 
 

@@ -51,7 +51,7 @@ class PreparedMask:
     change_fraction: float  # share of the pixels that will change, 0..1
 
 
-def prepare_mask(mask: bytes, target_size: tuple[int, int]) -> PreparedMask:
+def prepare_mask(mask: bytes, target_size: tuple[int, int], *, max_bytes: int = MAX_MASK_BYTES) -> PreparedMask:
     """Convert ``mask`` (any readable image, any size) into OpenAI's mask for an image of ``target_size``.
 
     Raises :class:`InvalidMask` when the bytes are not a readable image or the mask would change
@@ -88,7 +88,7 @@ def prepare_mask(mask: bytes, target_size: tuple[int, int]) -> PreparedMask:
             f"the mask would change the whole image: {measured}; omit the mask to regenerate everything, "
             "or paint only the area to change white (or transparent)."
         )
-    return PreparedMask(_encode(alpha), width, height, fraction)
+    return PreparedMask(_encode(alpha, max_bytes), width, height, fraction)
 
 
 def _change_levels(mask: bytes) -> tuple[Image.Image, str]:
@@ -121,7 +121,7 @@ def _alpha(img: Image.Image) -> Image.Image | None:
     return None
 
 
-def _encode(alpha: Image.Image) -> bytes:
+def _encode(alpha: Image.Image, max_bytes: int) -> bytes:
     """RGBA PNG, RGB all black (only alpha matters), no ``optimize`` pass.
 
     Level 1 (fastest) compresses a two-level mask well; the rare very noisy mask gets a second,
@@ -134,9 +134,9 @@ def _encode(alpha: Image.Image) -> bytes:
     for level in (1, 9):
         out = io.BytesIO()
         rgba.save(out, format="PNG", compress_level=level)
-        if out.tell() <= MAX_MASK_BYTES:
+        if out.tell() <= max_bytes:
             return out.getvalue()
     raise InvalidMask(
-        f"the prepared mask is {out.tell() / 1024 / 1024:.1f} MB, over OpenAI's 4 MB limit: "
+        f"the prepared mask is {out.tell() / 1024 / 1024:.1f} MB, over OpenAI's {max_bytes / 1024 / 1024:g} MB limit: "
         "use a simpler mask (one or a few solid areas)."
     )

@@ -87,6 +87,9 @@ class Filer:
             limiter=self._cpu,
         )
         final = [p.saved.record.path for p in prepared]
+        for ref in final:  # never write over (and then, on failure, delete) an image that is already filed
+            if await self._blobs.exists(ref):
+                raise errors.StorageError(f"Refusing to overwrite the existing image {ref}.")
         await self._state.journal.intend(final)  # named before they exist: a crash from here on leaves no orphan
         try:
             for item in prepared:

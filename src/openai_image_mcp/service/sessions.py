@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import uuid
 
+import anyio
+
 from openai_image_mcp.core import errors
 from openai_image_mcp.core.clock import Clock
 from openai_image_mcp.core.models import ImageRecord, SessionRecord, TurnRecord
@@ -23,6 +25,9 @@ class SessionBook:
         self._state = state
         self._blobs = blobs
         self._clock = clock
+        # Choosing a folder and inserting the session happen together, so two sessions of one style series
+        # started at once cannot be given the same folder (and overwrite each other's images).
+        self._creating = anyio.Lock()
 
     @property
     def timeout(self) -> float:
@@ -51,12 +56,28 @@ class SessionBook:
                 f"'{model}' is an image model; a session's model is the Responses API model that drives it "
                 f"(default {default}). Leave model empty to use the default."
             )
+        async with self._creating:
+            return await self._create(
+                principal, description.strip(), model, name, style_series, seed, last_response_id, session_id
+            )
+
+    async def _create(
+        self,
+        principal: Principal,
+        description: str,
+        model: str,
+        name: str | None,
+        style_series: str | None,
+        seed: ImageRecord | None,
+        last_response_id: str | None,
+        session_id: str | None,
+    ) -> SessionRecord:
         now = self._clock.now()
         session_id = session_id or str(uuid.uuid4())
         rec = SessionRecord(
             id=session_id,
             name=name.strip() if name and name.strip() else None,
-            description=description.strip(),
+            description=description,
             model=model,
             image_model=self._settings.image_model,
             status="active",

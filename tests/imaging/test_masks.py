@@ -10,6 +10,7 @@ from PIL import Image
 from openai_image_mcp.core.errors import ImageTooLarge, InvalidMask
 from openai_image_mcp.imaging import masks
 from openai_image_mcp.imaging.masks import PreparedMask, prepare_mask
+from tests.imaging.test_validate import bomb_png
 from tests.support.fake_openai import make_photo_like
 
 
@@ -174,16 +175,18 @@ def test_unreadable_bytes_are_an_invalid_mask(data: bytes) -> None:
         prepare_mask(data, (64, 64))
 
 
-def test_too_large_mask_file_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(masks, "MAX_MASK_BYTES", 50)
-    with pytest.raises(InvalidMask, match="4 MB"):
-        prepare_mask(_png(_left_half("L", (64, 64), 255, 0)), (64, 64))
+def test_too_large_mask_file_is_refused() -> None:
+    with pytest.raises(InvalidMask, match=r"over OpenAI's .* MB limit"):
+        prepare_mask(_png(_left_half("L", (64, 64), 255, 0)), (64, 64), max_bytes=50)
 
 
-def test_pillow_bomb_check_is_image_too_large(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
-    with pytest.raises(ImageTooLarge):
-        prepare_mask(_png(Image.new("L", (100, 100), 0)), (64, 64))
+def test_openais_mask_limit_is_the_default() -> None:
+    assert masks.MAX_MASK_BYTES == 4 * 1024 * 1024
+
+
+def test_pillow_bomb_check_is_image_too_large() -> None:
+    with pytest.raises(ImageTooLarge):  # 400 megapixels: over twice Pillow's own limit, so Pillow refuses it
+        prepare_mask(bomb_png(), (64, 64))
 
 
 def test_large_mask_is_well_under_openais_limit() -> None:

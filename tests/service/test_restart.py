@@ -9,8 +9,7 @@ from mcp import Client
 
 from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.server import create_server
-from openai_image_mcp.store import Database, SessionStore
-from openai_image_mcp.store.journal import FileJournal
+from openai_image_mcp.store.sqlite import SqliteStateStore
 from tests.support.fake_openai import FakeOpenAI
 from tests.tools.test_generate import new_session
 
@@ -35,10 +34,10 @@ async def test_turn_in_flight_at_shutdown_is_reported_interrupted(settings: Sett
     async with Client(create_server(settings)) as client:
         sid = await new_session(client)
     # a turn left pending, as a killed process would leave it
-    db = Database(settings.database_path)
-    db.open()
-    await SessionStore(db).begin_turn(sid, "half done", {}, None, now=time.time())
-    db.close()
+    state = SqliteStateStore(settings.database_path)
+    await state.open()
+    await state.sessions.begin_turn(sid, "half done", {}, None, now=time.time())
+    await state.close()
     async with Client(create_server(settings)) as client:
         status = await client.call_tool("get_session_status", {"session_id": sid})
         (turn,) = status.structured_content["turns"]  # type: ignore[index]
@@ -58,10 +57,10 @@ async def test_files_a_crash_left_before_their_commit_are_removed_at_start(
     orphan = kept_path.with_name("image_002.png")
     orphan.write_bytes(kept_path.read_bytes())
     orphan.with_name("image_002_metadata.json").write_text("{}")
-    db = Database(settings.database_path)
-    db.open()
-    await FileJournal(db).intend([orphan])
-    db.close()
+    state = SqliteStateStore(settings.database_path)
+    await state.open()
+    await state.journal.intend([str(orphan)])
+    await state.close()
     async with Client(create_server(settings)) as client:
         status = await client.call_tool("get_session_status", {"session_id": sid})
         assert len(status.structured_content["images"]) == 1  # type: ignore[index]

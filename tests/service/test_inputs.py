@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import os
-import struct
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,11 +18,11 @@ from openai_image_mcp.core.errors import (
     NotAnImage,
     PathNotAllowed,
 )
-from openai_image_mcp.service import inputs
-from openai_image_mcp.service.inputs import InputResolver, LoadedImage, parse_image_ref
+from openai_image_mcp.imaging.validate import LoadedImage
+from openai_image_mcp.service.inputs import InputResolver
+from tests.imaging.test_validate import bomb_png
 from tests.support.fake_openai import make_photo_like
 
-ID = "0123456789abcdef0123456789abcdef"
 MB = 1024 * 1024
 
 
@@ -59,53 +56,6 @@ def _encode(img: Image.Image, fmt: str, **params: object) -> bytes:
     out = io.BytesIO()
     img.save(out, format=fmt, **params)
     return out.getvalue()
-
-
-def _chunk(tag: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body))
-
-
-@functools.cache
-def _bomb_png(side: int = 20_000) -> bytes:
-    """A valid 1-bit PNG of side x side pixels (400 megapixels) that weighs a few KB."""
-    row = b"\x00" * (1 + (side + 7) // 8)
-    comp = zlib.compressobj(9)
-    idat = b"".join(comp.compress(row) for _ in range(side)) + comp.flush()
-    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
-
-
-# -- parse_image_ref --------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        (ID, ID),
-        (ID.upper(), ID),
-        (f"openai-image://image/{ID}", ID),
-        (f"openai-image://image/{ID}.png", ID),
-        (f"openai-image://image/{ID}.webp", ID),
-        (f'  "openai-image://image/{ID}.jpeg" ', ID),
-        (ID[:-1], None),
-        (ID + "0", None),
-        ("g" * 32, None),
-        (f"openai-image://session/{ID}", None),
-        (f"openai-image://image/{ID}/x", None),
-        (f"/tmp/{ID}.png", None),
-        ("", None),
-        ("openai-image://guide", None),
-    ],
-)
-def test_parse_image_ref(raw: str, expected: str | None) -> None:
-    assert parse_image_ref(raw) == expected
-
-
-def test_image_id_re_matches_uuid4_hex() -> None:
-    import uuid
-
-    assert inputs.IMAGE_ID_RE.fullmatch(uuid.uuid4().hex)
-    assert not inputs.IMAGE_ID_RE.fullmatch(ID.upper())
 
 
 # -- resolve_path: accepted forms -------------------------------------------------------------------
@@ -283,7 +233,7 @@ def test_truncated_image_is_not_an_image(resolver: InputResolver, dirs: Dirs, fm
 
 
 def test_pixel_bomb_is_refused_from_the_header(resolver: InputResolver, dirs: Dirs) -> None:
-    bomb = _bomb_png()
+    bomb = bomb_png()
     assert len(bomb) < 200_000
     _write(dirs.workspace / "bomb.png", bomb)
     with pytest.raises(ImageTooLarge) as info:
@@ -292,11 +242,10 @@ def test_pixel_bomb_is_refused_from_the_header(resolver: InputResolver, dirs: Di
     assert "megapixels" in info.value.message
 
 
-def test_pillows_own_bomb_check_is_turned_into_image_too_large(dirs: Dirs, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pillows_own_bomb_check_is_turned_into_image_too_large(dirs: Dirs) -> None:
     """If the header parser misses, Pillow's DecompressionBombError still ends as ImageTooLarge."""
-    monkeypatch.setattr(inputs, "_header_size", lambda kind, data: None)
-    resolver = InputResolver([dirs.workspace], max_bytes=5 * MB, max_pixels=10**9)
-    _write(dirs.workspace / "bomb.png", _bomb_png())
+    resolver = InputResolver([dirs.workspace], max_bytes=5 * MB, max_pixels=10**9, header=lambda kind, data: None)
+    _write(dirs.workspace / "bomb.png", bomb_png())
     with pytest.raises(ImageTooLarge):
         resolver.load("bomb.png")
 
@@ -309,29 +258,6 @@ def test_pixel_cap_applies_to_every_format(dirs: Dirs, fmt: str) -> None:
     _write(dirs.workspace / "big", make_photo_like(101, 100, fmt=fmt))
     with pytest.raises(ImageTooLarge, match="101x100"):
         resolver.load("big")
-
-
-def _header_cases() -> list[tuple[str, bytes]]:
-    rgb = Image.new("RGB", (123, 45), (10, 200, 30))
-    rgba = Image.new("RGBA", (77, 301), (10, 200, 30, 100))
-    exif = Image.Exif()
-    exif[0x0112] = 1
-    return [
-        ("png", _encode(rgb, "PNG")),
-        ("jpeg", _encode(rgb, "JPEG")),
-        ("jpeg", _encode(rgb, "JPEG", progressive=True, exif=exif)),
-        ("webp", _encode(rgb, "WEBP", quality=50)),  # VP8
-        ("webp", _encode(rgb, "WEBP", lossless=True)),  # VP8L
-        ("webp", _encode(rgba, "WEBP", quality=50)),  # VP8X
-        ("webp", _encode(rgb, "WEBP", exif=exif)),  # VP8X
-        ("gif", _encode(rgb, "GIF")),
-    ]
-
-
-@pytest.mark.parametrize(("kind", "data"), _header_cases())
-def test_header_size_agrees_with_pillow(kind: str, data: bytes) -> None:
-    with Image.open(io.BytesIO(data)) as img:
-        assert inputs._header_size(kind, data) == img.size
 
 
 def test_oversized_file_is_refused(dirs: Dirs) -> None:
