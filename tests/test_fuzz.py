@@ -484,6 +484,7 @@ def fuzz_env(settings: Settings, fake: FakeOpenAI) -> Settings:
             "max_sessions": 12,
             "partial_images": 1,
             "request_timeout": 10,
+            "public_url": "http://127.0.0.1:9/mcp",  # the link tools make links (nothing is served there)
         }
     )
 
@@ -691,6 +692,7 @@ def baseline_args(world: World, tool: str) -> dict[str, Any]:
         "job_id": world.pools["job_id"][0],
         "image_path": world.pools["file_path"][0],
         "image_ids": [world.pools["image_id"][0]],
+        "image_id": world.pools["image_id"][0],
     }
     schema = world.tools[tool]
     args: dict[str, Any] = {}

@@ -1,4 +1,5 @@
-"""The ``openai-image-mcp`` command: serve over stdio (default) or Streamable HTTP, or show settings."""
+"""The ``openai-image-mcp`` command: serve over stdio (default) or Streamable HTTP, show the settings,
+and manage the static tokens of the HTTP transport."""
 
 from __future__ import annotations
 
@@ -6,8 +7,15 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from openai_image_mcp import __version__
+
+if TYPE_CHECKING:
+    from openai_image_mcp.core.settings import Settings
+
+EXIT_CONFIG = 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -18,8 +26,35 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    serve.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="serve HTTP on a non-loopback address without authentication (logs a warning at every start)",
+    )
+    serve.add_argument(
+        "--stateless", action="store_true", help="HTTP: no Mcp-Session-Id for 2025 clients (for round-robin replicas)"
+    )
     sub.add_parser("config", help="print the effective settings as JSON (the key is masked)")
+    token = sub.add_parser("token", help="manage the static bearer tokens of the HTTP transport")
+    token.add_argument("--file", type=Path, help="the tokens file (default: OPENAI_IMAGE_MCP_TOKENS_FILE)")
+    tsub = token.add_subparsers(dest="token_command", required=True)
+    add = tsub.add_parser("add", help="create a token for a principal; it is printed once")
+    add.add_argument("name", help="the principal (user or agent) the token authenticates")
+    add.add_argument(
+        "--scope",
+        action="append",
+        default=[],
+        help="images:read, images:generate or admin (repeatable; default: images:read images:generate)",
+    )
+    tsub.add_parser("list", help="list the principals and their scopes (never the tokens)")
+    revoke = tsub.add_parser("revoke", help="remove every token of a principal")
+    revoke.add_argument("name")
     return p
+
+
+def _fail(message: str) -> SystemExit:
+    sys.stderr.write(f"openai-image-mcp: {message}\n")
+    return SystemExit(EXIT_CONFIG)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -33,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         settings = Settings()
     except ValidationError as exc:
         sys.stderr.write(f"openai-image-mcp: invalid configuration:\n{exc}\n")
-        raise SystemExit(2) from exc
+        raise SystemExit(EXIT_CONFIG) from exc
     configure_logging(settings.log_level, settings.log_format, [settings.api_key or ""])
 
     if args.command == "config":
@@ -41,11 +76,62 @@ def main(argv: Sequence[str] | None = None) -> None:
         data["openai_api_key"] = "set" if settings.api_key else None
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
-
+    if args.command == "token":
+        _token(args, settings.tokens_file)
+        return
+    if getattr(args, "transport", "stdio") == "http":
+        _serve_http(settings, args)
+        return
     from openai_image_mcp.server import create_server
 
-    mcp = create_server(settings)
-    if getattr(args, "transport", "stdio") == "http":
-        mcp.run(transport="streamable-http", host=args.host, port=args.port)
-    else:
-        mcp.run()
+    create_server(settings).run()
+
+
+def _serve_http(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from openai_image_mcp.web.app import UnsafeBind, build_http_app
+    from openai_image_mcp.web.tokenfile import TokenFileError
+
+    try:
+        built = build_http_app(
+            settings,
+            host=args.host,
+            port=args.port,
+            allow_unauthenticated=args.allow_unauthenticated,
+            stateless=args.stateless,
+        )
+    except UnsafeBind as exc:
+        raise _fail(str(exc)) from exc
+    except (TokenFileError, OSError) as exc:
+        raise _fail(f"cannot read the tokens file: {exc}") from exc
+    config = uvicorn.Config(
+        built.app, host=args.host, port=args.port, log_level=settings.log_level.lower(), log_config=None
+    )
+    uvicorn.Server(config).run()
+
+
+def _token(args: argparse.Namespace, configured: Path | None) -> None:
+    from openai_image_mcp.web import tokenfile
+
+    path = args.file or configured
+    if path is None:
+        raise _fail("no tokens file: set OPENAI_IMAGE_MCP_TOKENS_FILE or pass --file PATH.")
+    try:
+        if args.token_command == "add":
+            token, entry = tokenfile.add(path, args.name, args.scope)
+            sys.stderr.write(
+                f"Added a token for {entry.principal} ({' '.join(entry.scopes)}) to {path}.\n"
+                "It is shown once, below; the file keeps only its hash.\n"
+            )
+            sys.stdout.write(token + "\n")
+        elif args.token_command == "list":
+            for entry in tokenfile.read(path):
+                sys.stdout.write(f"{entry.principal}\t{' '.join(entry.scopes)}\t{entry.sha256[:12]}…\n")
+        else:
+            removed = tokenfile.revoke(path, args.name)
+            if not removed:
+                raise _fail(f"{args.name!r} has no token in {path}.")
+            sys.stderr.write(f"Revoked {removed} token(s) of {args.name}.\n")
+    except tokenfile.TokenFileError as exc:
+        raise _fail(str(exc)) from exc

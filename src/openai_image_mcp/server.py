@@ -14,6 +14,8 @@ from typing import Any
 
 import anyio
 from mcp.server import MCPServer
+from mcp.server.auth.provider import TokenVerifier
+from mcp.server.auth.settings import AuthSettings
 from mcp.types import Resource
 
 from openai_image_mcp import __version__
@@ -42,6 +44,10 @@ class ImageMCPServer(MCPServer[ImageService]):
         super().__init__(**kwargs)
         self._service = service
 
+    @property
+    def service(self) -> ImageService:
+        return self._service
+
     async def list_resources(self) -> list[Resource]:
         return [*await super().list_resources(), *await dynamic_resources(self._service)]
 
@@ -53,6 +59,8 @@ def create_server(
     state: StateStore | None = None,
     blobs: BlobStore | None = None,
     clock: Clock | None = None,
+    token_verifier: TokenVerifier | None = None,
+    auth: AuthSettings | None = None,
 ) -> ImageMCPServer:
     """A ready-to-run server. The keywords swap collaborators (tests: a clock they move, a blob store that
     pauses); by default the OpenAI adapter, SQLite and the workspace folder."""
@@ -65,13 +73,13 @@ def create_server(
         try:
             async with anyio.create_task_group() as tg:  # generations run here, beyond their tool call
                 service.jobs.bind(tg)
-                tg.start_soon(service.start_in_background)  # opening the state is off the start-up path
-                tg.start_soon(service.housekeeping)
+                tg.start_soon(service.lifecycle.start_in_background)  # opening the state is off the start-up path
+                tg.start_soon(service.lifecycle.housekeeping)
                 yield service
                 await service.jobs.stop()
                 tg.cancel_scope.cancel()
         finally:
-            await service.stop()
+            await service.lifecycle.stop()
 
     mcp = ImageMCPServer(
         service,
@@ -82,6 +90,8 @@ def create_server(
         lifespan=lifespan,
         log_level=settings.log_level,
         middleware=[ToolCallMiddleware(service)],
+        token_verifier=token_verifier,
+        auth=auth,
     )
     register_tools(mcp, service)
     register_resources(mcp, service)

@@ -42,7 +42,7 @@ async def test_cancelled_promotion_leaves_no_orphan(settings: Settings, fake: Fa
     """Deterministic: the seed's write (image and sidecar) waits until the caller has cancelled."""
     blobs = SeedWaits(settings.images_root, previews_root=settings.workspace / "previews")
     service = ImageService(settings, blobs=blobs)
-    await service.start()
+    await service.lifecycle.start()
     try:
         source = workspace / "inputs" / "photo.png"
         source.parent.mkdir(parents=True, exist_ok=True)
@@ -65,4 +65,4 @@ async def test_cancelled_promotion_leaves_no_orphan(settings: Settings, fake: Fa
         files = {p for p in _files_under(workspace / "generated_images") if p.suffix in IMAGE_SUFFIXES}
         assert files - rows == set(), f"files without a row: {sorted(files - rows)}"
     finally:
-        await service.stop()
+        await service.lifecycle.stop()

@@ -46,7 +46,7 @@ class ReadTogetherState(SqliteStateStore):
 
 async def test_concurrent_style_series_sessions_get_their_own_folders(settings: Settings) -> None:
     service = ImageService(settings, state=ReadTogetherState(settings.database_path, parties=2))
-    await service.start()
+    await service.lifecycle.start()
     made: list[SessionRecord] = []
 
     async def create() -> None:
@@ -58,4 +58,4 @@ async def test_concurrent_style_series_sessions_get_their_own_folders(settings: 
             tg.start_soon(create)
         assert len({s.folder for s in made}) == 2, [s.folder for s in made]
     finally:
-        await service.stop()
+        await service.lifecycle.stop()

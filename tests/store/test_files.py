@@ -19,7 +19,7 @@ async def test_opening_makes_the_original_folders(tmp_path: Path) -> None:
     store = FileBlobStore(tmp_path / "generated_images")
     await store.open()
     assert sorted(p.name for p in store.root.iterdir()) == [
-        "edits", "products", "sessions", "single_shot", "style_series", "ui_assets",
+        "edits", "products", "sessions", "single_shot", "style_series", "ui_assets", "uploads",
     ]  # fmt: skip
     assert store.ref("sessions/abc/images/image_001.png") == str(store.root / "sessions/abc/images/image_001.png")
     assert store.local_path(store.ref("x.png")) == store.root / "x.png"

@@ -131,6 +131,8 @@ async def test_images_are_found_only_by_their_owner(state: StateStore) -> None:
     assert (await state.images.by_path("/x/a1.png", owner=None)) is not None
     assert await state.images.count(owner="ann") == 1
     assert await state.images.count(owner=None) == 2
+    assert await state.images.total_bytes(owner="ann") == 3
+    assert await state.images.total_bytes(owner=None) == 6
 
 
 async def test_search_filters_pages_and_is_scoped(state: StateStore) -> None:

@@ -18,6 +18,7 @@
     │   └── BlobNotFound              a recorded image (or preview) is missing from the blob store
     ├── GenerationCancelled           the generation was cancelled, or the server stopped under it
     ├── JobNotFound                   unknown job id
+    ├── InsufficientScope             the caller's token lacks the scope the call needs
     └── ProviderError                 OpenAI failed; .request_id when OpenAI gave one
         ├── ProviderAuthError         401/403
         ├── ProviderRateLimited       429 after the SDK's retries
@@ -134,6 +135,11 @@ class GenerationCancelled(ImageServerError):
 class JobNotFound(ImageServerError):
     error_type = "job_not_found"
     suggestion = "Check the job_id returned by the generating tool."
+
+
+class InsufficientScope(ImageServerError):
+    error_type = "insufficient_scope"
+    suggestion = "Use a token with the scope named in the error (images:read, images:generate or admin)."
 
 
 class ProviderError(ImageServerError):

@@ -16,16 +16,22 @@ LOCAL_NAME = "local"
 SCOPE_READ = "images:read"
 SCOPE_GENERATE = "images:generate"
 SCOPE_ADMIN = "admin"
+KNOWN_SCOPES = frozenset({SCOPE_READ, SCOPE_GENERATE, SCOPE_ADMIN})
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
     name: str
     scopes: frozenset[str] = field(default_factory=lambda: frozenset({SCOPE_READ, SCOPE_GENERATE}))
+    #: Authenticated by a token over HTTP: may not read server paths, and is never shown one.
+    remote: bool = False
 
     @property
     def is_admin(self) -> bool:
         return SCOPE_ADMIN in self.scopes
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes or self.is_admin
 
     @property
     def owner_filter(self) -> str | None:

@@ -133,10 +133,52 @@ class Settings(BaseSettings):
         default=40_000_000, ge=1024, description="Largest input image accepted, in pixels (decompression bombs)."
     )
 
+    # -- remote use (HTTP) -------------------------------------------------------------------
+    tokens_file: Path | None = Field(
+        default=None,
+        description="File of static bearer tokens: lines '<principal> <sha256-hex of the token> [scope ...]' "
+        "(managed with 'openai-image-mcp token'). Turns on authentication over HTTP.",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="The URL clients reach this server's MCP endpoint at (e.g. https://img.example.com/mcp): the "
+        "OAuth audience and the base of download/upload links. Default over HTTP: http://<host>:<port>/mcp.",
+    )
+    oauth_issuer: str | None = Field(
+        default=None, description="OAuth 2.1 issuer whose JWT access tokens are accepted (turns OAuth on)."
+    )
+    oauth_jwks_url: str | None = Field(
+        default=None, description="The issuer's JWKS URL (default: <issuer>/.well-known/jwks.json)."
+    )
+    oauth_principal_claim: str = Field(
+        default="sub", min_length=1, description="The JWT claim that names the principal."
+    )
+    allowed_hosts: str = Field(
+        default="",
+        description="Extra Host header values accepted over HTTP, comma-separated host:port (behind a reverse proxy).",
+    )
+    allowed_origins: str = Field(
+        default="", description="Extra Origin header values accepted over HTTP, comma-separated (scheme://host:port)."
+    )
+    rate_limit_per_minute: int = Field(
+        default=0, ge=0, description="Generations one principal may start per minute (0 = no limit)."
+    )
+    max_concurrent_per_principal: int = Field(
+        default=0, ge=0, description="Generations one principal may run at once (0 = no limit)."
+    )
+    link_expiry_seconds: int = Field(
+        default=3600, ge=60, le=7 * 86_400, description="Default lifetime of download and upload links."
+    )
+
     @field_validator("workspace", mode="after")
     @classmethod
     def _expand_workspace(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("tokens_file", mode="after")
+    @classmethod
+    def _expand_tokens_file(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value is not None else None
 
     @property
     def api_key(self) -> str | None:
@@ -154,6 +196,14 @@ class Settings(BaseSettings):
     @property
     def images_root(self) -> Path:
         return self.workspace / "generated_images"
+
+    @property
+    def auth_enabled(self) -> bool:
+        return self.tokens_file is not None or bool(self.oauth_issuer)
+
+    @property
+    def link_key_path(self) -> Path:
+        return self.workspace / "link-key"
 
     @property
     def database_path(self) -> Path:

@@ -55,6 +55,17 @@ class Attachments:
     lineage: dict[str, Any] = field(default_factory=dict)
 
 
+def refuse_server_paths(principal: Principal) -> None:
+    """Server paths are a local feature: a caller authenticated over HTTP names images by id, resource URI
+    or upload."""
+    if principal.remote:
+        raise errors.InvalidInput(
+            "Over HTTP, images are named by image_id or resource URI (openai-image://image/<id>), not by a path "
+            "on the server. To use an image of your own, upload it: create_upload_link gives a URL to PUT it to.",
+            error_type="path_not_allowed",
+        )
+
+
 class Attacher:
     def __init__(
         self,
@@ -85,6 +96,7 @@ class Attacher:
             data = await self._blobs.get(rec.path)
             loaded = await anyio.to_thread.run_sync(self.resolver.check, data, rec.path, limiter=self._cpu)
             return Loaded(loaded, rec)
+        refuse_server_paths(principal)
         loaded = await anyio.to_thread.run_sync(self.resolver.load, raw, limiter=self._cpu)
         rec = await self._state.images.by_path(loaded.source, owner=principal.owner_filter)
         return Loaded(loaded, rec)

@@ -12,6 +12,7 @@ from openai_image_mcp.core.clock import Clock
 from openai_image_mcp.core.models import ImageRecord
 from openai_image_mcp.core.principal import Principal
 from openai_image_mcp.core.refs import parse_image_ref
+from openai_image_mcp.service.attachments import refuse_server_paths
 from openai_image_mcp.service.inputs import InputResolver
 from openai_image_mcp.store.ports import BlobStore, StateStore
 
@@ -61,6 +62,7 @@ class Browser:
         if image_id:
             rec = await self._state.images.get(image_id, owner=principal.owner_filter)
         else:
+            refuse_server_paths(principal)
             path = await anyio.to_thread.run_sync(self._resolver.resolve_path, ref)
             rec = await self._state.images.by_path(str(path), owner=principal.owner_filter)
         if rec is None:

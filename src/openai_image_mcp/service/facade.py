@@ -29,11 +29,15 @@ from openai_image_mcp.service.filing import Filer
 from openai_image_mcp.service.generation import Generator
 from openai_image_mcp.service.inputs import InputResolver
 from openai_image_mcp.service.jobs import Job, JobManager, Listener
+from openai_image_mcp.service.lifecycle import Lifecycle
+from openai_image_mcp.service.limits import FairUse
+from openai_image_mcp.service.links import Link
 from openai_image_mcp.service.outcome import Generation
 from openai_image_mcp.service.presets import ProductPlan, UIPlan
 from openai_image_mcp.service.runtime import ProviderFactory, ProviderHandle, SessionLocks
 from openai_image_mcp.service.sessions import SessionBook
 from openai_image_mcp.service.stats import ServerStats, current_rss_bytes
+from openai_image_mcp.service.transfer import Transfers
 from openai_image_mcp.store.files import FileBlobStore
 from openai_image_mcp.store.ports import BlobStore, StateStore
 from openai_image_mcp.store.sqlite import SqliteStateStore
@@ -64,8 +68,6 @@ class ImageService:
         )
         self.stats = ServerStats()
         self.provider = ProviderHandle(settings, provider_factory)
-        self._ready = anyio.Event()
-        self._start_error: errors.ImageServerError | None = None
         # Image CPU work (decode, hash, preview) in at most as many threads as cores: more threads would
         # only queue on the GIL and make the event loop wait behind them.
         cpu = anyio.CapacityLimiter(max(2, os.cpu_count() or 2))
@@ -89,66 +91,27 @@ class ImageService:
             blobs=blobs, clock=clock,
         )  # fmt: skip
         self.browser = Browser(state=state, blobs=blobs, resolver=resolver, cpu=cpu, clock=clock)
+        self.transfers = Transfers(
+            state=state, blobs=blobs, resolver=resolver, cpu=cpu, clock=clock,
+            default_expiry=settings.link_expiry_seconds,
+        )  # fmt: skip
+        self.lifecycle = Lifecycle(
+            settings=settings, state=state, blobs=blobs, jobs=self.jobs, provider=self.provider,
+            sessions=self.sessions, attacher=self.attacher, transfers=self.transfers, stats=self.stats, clock=clock,
+        )  # fmt: skip
+        self.fair_use = FairUse(
+            per_minute=settings.rate_limit_per_minute, concurrent=settings.max_concurrent_per_principal, clock=clock
+        )
 
-    # -- lifecycle -------------------------------------------------------------------------
-    async def start(self) -> None:
-        await self.blobs.open()
-        await self.state.open()
-        orphans = await self.state.journal.orphans()
-        if orphans:
-            await self.blobs.delete_images(orphans)
-            await self.state.journal.clear(orphans)
-            log.warning("removed %d image file(s) a crash left without a record: %s", len(orphans), orphans)
-        now = self.clock.now()
-        interrupted = await self.state.sessions.mark_interrupted(now=now)
-        if interrupted:
-            log.warning("%d turn(s) were in flight when the server last stopped; marked interrupted", interrupted)
-        await self.state.jobs.mark_interrupted(now=now)
-
-    async def start_in_background(self) -> None:
-        """:meth:`start` off the start-up path, so ``tools/list`` answers at once; calls that need the state
-        wait for :meth:`wait_ready`. A failure (an unwritable workspace) is kept and reported by every call."""
-        try:
-            await self.start()
-        except errors.ImageServerError as exc:
-            log.error("the server cannot use its workspace: %s", exc.message)
-            self._start_error = exc
-        finally:
-            self._ready.set()
-
+    # -- lifecycle (see service/lifecycle.py) ----------------------------------------------
     async def wait_ready(self) -> None:
-        await self._ready.wait()
-        if self._start_error is not None:
-            raise self._start_error
+        await self.lifecycle.wait_ready()
 
-    async def stop(self) -> None:
-        await self.jobs.stop()
-        await self.provider.aclose()
-        await self.state.close()
-
-    async def housekeeping(self, every: float = 60.0) -> None:
-        """Runs for the server's life, off the start-up path: removes what a crash left (hidden temporary
-        files, old partial previews), then every minute expires idle sessions and deletes their uploads."""
-        await self._ready.wait()
-        if self._start_error is not None:
-            return
-        removed = await self.blobs.sweep(older_than=self.stats.started_at)
-        if removed:
-            log.warning("removed %d temporary file(s) left by an earlier crash", removed)
-        while True:
-            await anyio.sleep(every)
-            try:
-                await self.sessions.expire_idle()
-                await self.cleanup_uploads()
-            except errors.ImageServerError as exc:
-                log.warning("housekeeping failed: %s", exc)
+    async def readiness(self) -> dict[str, str]:
+        return await self.lifecycle.readiness()
 
     async def cleanup_uploads(self) -> None:
-        """Delete the OpenAI files of closed and expired sessions (best effort: retried later)."""
-        try:
-            await self.attacher.delete_stale_uploads()
-        except errors.ImageServerError as exc:
-            log.warning("could not clean up uploaded files: %s", exc)
+        await self.lifecycle.cleanup_uploads()
 
     # -- sessions --------------------------------------------------------------------------
     async def create_session(
@@ -173,7 +136,20 @@ class ImageService:
 
     # -- generating (each returns the job) --------------------------------------------------
     async def _submit(self, who: Principal, kind: str, runner: Runner, session_id: str | None) -> Job:
-        return await self.jobs.submit(kind, runner, owner=who.name, session_id=session_id)
+        """Submit a generation of ``who``, within the fair-use limits (checked before anything is sent)."""
+        self.fair_use.acquire(who.name)
+
+        async def run(job: Job) -> Generation:
+            try:
+                return await runner(job)
+            finally:
+                self.fair_use.release(who.name)
+
+        try:
+            return await self.jobs.submit(kind, run, owner=who.name, session_id=session_id)
+        except BaseException:
+            self.fair_use.release(who.name)
+            raise
 
     async def generate_in_session(
         self,
@@ -337,11 +313,24 @@ class ImageService:
         newest, _ = await self.browser.search(who, limit=images)
         return await self.sessions.list_sessions(who, "active"), newest
 
+    # -- links -----------------------------------------------------------------------------
+    async def download_link(self, who: Principal, image_id: str, expires_in: float | None) -> tuple[str, Link]:
+        return await self.transfers.download_link(who, image_id, expires_in)
+
+    def upload_link(self, who: Principal, expires_in: float | None) -> tuple[str, Link]:
+        return self.transfers.upload_link(who, expires_in)
+
+    async def download(self, token: str) -> tuple[ImageRecord, bytes]:
+        return await self.transfers.download(token)
+
+    async def upload(self, token: str, data: bytes) -> ImageRecord:
+        return await self.transfers.upload(token, data)
+
     # -- stats -----------------------------------------------------------------------------
     async def server_stats(self, who: Principal) -> dict[str, Any]:
         st, owner = self.stats, who.owner_filter
         return {
-            "pid": os.getpid(),
+            "pid": None if who.remote else os.getpid(),
             "uptime_seconds": st.uptime_seconds(),
             "sessions": await self.state.sessions.counts(owner=owner),
             "generations": {

@@ -113,7 +113,7 @@ class Filer:
                 await self._state.journal.clear(final)
             raise
         saved = [p.saved for p in prepared]
-        self._stats.record_generation(len(saved))
+        self._stats.record_generation(len(saved), model=image_model, size=sum(s.record.file_size for s in saved))
         log.info("saved %d image(s) to %s", len(saved), ", ".join(s.record.path for s in saved))
         await progress.report(100, "done")
         return Generation(

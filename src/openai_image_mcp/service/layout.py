@@ -5,7 +5,7 @@
     <workspace>/generated_images/
         sessions/<session id>/conversation_log.json
         sessions/<session id>/images/image_001.png + image_001_metadata.json
-        single_shot/   products/<product>/   ui_assets/<asset type>/   style_series/<name>/
+        single_shot/   products/<product>/   ui_assets/<asset type>/   style_series/<name>/   edits/   uploads/
 
 Image files and their ``*_metadata.json`` are written through the blob store; the state row is
 committed only after they are in place.
@@ -28,6 +28,7 @@ USE_CASE_FOLDERS: dict[str, str] = {
     "ui_asset": "ui_assets",
     "style_series": "style_series",
     "edit": "edits",
+    "upload": "uploads",
 }
 
 

@@ -28,6 +28,10 @@ def current_rss_bytes() -> int:
         return int(peak if sys.platform == "darwin" else peak * 1024)
 
 
+#: Upper bounds (seconds) of the OpenAI latency histogram's buckets.
+LATENCY_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
+
+
 @dataclass
 class ServerStats:
     started_at: float = field(default_factory=time.time)
@@ -36,14 +40,30 @@ class ServerStats:
     failures: Counter[str] = field(default_factory=Counter)
     images_saved: int = 0
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=2000))
+    #: cumulative counts per bucket of LATENCY_BUCKETS (the last is +Inf), and their sum
+    latency_buckets: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
+    latency_sum: float = 0.0
+    by_model: Counter[str] = field(default_factory=Counter)
+    bytes_saved: int = 0
+    tool_calls: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def record_latency(self, openai_seconds: float) -> None:
         """One OpenAI call, whatever its outcome."""
         self.latencies.append(openai_seconds)
+        self.latency_sum += openai_seconds
+        for i, bound in enumerate(LATENCY_BUCKETS):
+            if openai_seconds <= bound:
+                self.latency_buckets[i] += 1
+        self.latency_buckets[-1] += 1
 
-    def record_generation(self, images: int) -> None:
+    def record_generation(self, images: int, *, model: str = "", size: int = 0) -> None:
         self.generations_ok += 1
         self.images_saved += images
+        self.by_model[model] += 1
+        self.bytes_saved += size
+
+    def record_tool_call(self, tool: str, outcome: str) -> None:
+        self.tool_calls[(tool, outcome)] += 1
 
     def record_failure(self, error_type: str) -> None:
         """A generating tool call that ended without an image (any reason, cancellations included)."""

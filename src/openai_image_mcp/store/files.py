@@ -22,7 +22,7 @@ from openai_image_mcp.core.refs import sidecar_ref
 
 TEMP_PREFIX = ".tmp-"
 #: The folders of the original layout, made at start so a person finds them.
-TOP_FOLDERS = ("sessions", "single_shot", "products", "ui_assets", "style_series", "edits")
+TOP_FOLDERS = ("sessions", "single_shot", "products", "ui_assets", "style_series", "edits", "uploads")
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -113,6 +113,10 @@ class ImageRepo(Protocol):
 
     async def count(self, *, owner: str | None) -> int: ...
 
+    async def total_bytes(self, *, owner: str | None) -> int:
+        """The size of the images' files, together."""
+        ...
+
 
 class JobRepo(Protocol):
     async def create(self, job_id: str, kind: str, session_id: str | None, *, owner: str, now: float) -> None: ...

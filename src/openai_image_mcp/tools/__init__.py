@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def register_tools(mcp: MCPServer, service: ImageService) -> None:
-    from openai_image_mcp.tools import browse, editing, generate, info, jobs, sessions
+    from openai_image_mcp.tools import browse, editing, generate, info, jobs, links, sessions
 
     sessions.register(mcp, service)
     generate.register(mcp, service)
@@ -23,3 +23,4 @@ def register_tools(mcp: MCPServer, service: ImageService) -> None:
     jobs.register(mcp, service)
     browse.register(mcp, service)
     info.register(mcp, service)
+    links.register(mcp, service)

@@ -102,7 +102,7 @@ def resource_links(outs: list[ImageOut]) -> list[ResourceLink]:
     return [
         ResourceLink(
             type="resource_link",
-            name=Path(o.file_path).name,
+            name=Path(o.file_path or o.resource_uri).name,
             uri=o.resource_uri,
             mime_type=o.mime_type,
             size=o.file_size_bytes,

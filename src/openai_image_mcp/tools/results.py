@@ -53,6 +53,9 @@ def failure(exc: ImageServerError) -> CallToolResult:
         data["openai_request_id"] = exc.request_id
     if isinstance(exc, ContentRejected):
         data["moderation_categories"] = exc.categories
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(retry_after, int | float):
+        data["retry_after_seconds"] = retry_after
     if isinstance(exc, NoImageReturned) and exc.model_text:
         data["model_text"] = cap(exc.model_text, 4_000)
     text = f"Error ({exc.error_type}): {exc.message}\nWhat to do: {exc.suggestion}"

@@ -76,8 +76,10 @@ class ToolOutput(BaseModel):
 
 class ImageOut(BaseModel):
     image_id: str
-    file_path: str = Field(description="Absolute path of the full-size image.")
-    metadata_path: str
+    file_path: str | None = Field(
+        default=None, description="Absolute path of the full-size image (local callers only; remote ones use links)."
+    )
+    metadata_path: str | None = None
     resource_uri: str = Field(description="Read the full image with resources/read.")
     width: int
     height: int
@@ -125,7 +127,7 @@ class SessionOut(BaseModel):
     expires_at: str | None = None
     turn_count: int
     image_count: int
-    folder: str
+    folder: str | None = None
     style_series: str | None = None
 
 

@@ -111,7 +111,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
             return results.success(
                 SessionOutput(
                     session=session_out(rec, timeout),
-                    next_step=f"Its images stay in {rec.folder}.",
+                    next_step="Its images and history stay; get_session_status lists them.",
                 )
             )
 

@@ -158,3 +158,11 @@ class SqliteImageRepo:
         return await self._db.run(
             lambda conn: int(conn.execute(f"SELECT count(*) FROM images WHERE {cond}", args).fetchone()[0])
         )
+
+    async def total_bytes(self, *, owner: str | None) -> int:
+        cond, args = owned(owner)
+        return await self._db.run(
+            lambda conn: int(
+                conn.execute(f"SELECT coalesce(sum(file_size), 0) FROM images WHERE {cond}", args).fetchone()[0]
+            )
+        )

@@ -1,0 +1,119 @@
+"""The service's life: opening the stores (and cleaning what a crash left), readiness, housekeeping while
+it runs, and stopping."""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+
+from openai_image_mcp.core import errors
+from openai_image_mcp.core.clock import Clock
+from openai_image_mcp.core.settings import Settings
+from openai_image_mcp.service.attachments import Attacher
+from openai_image_mcp.service.jobs import JobManager
+from openai_image_mcp.service.runtime import ProviderHandle
+from openai_image_mcp.service.sessions import SessionBook
+from openai_image_mcp.service.stats import ServerStats
+from openai_image_mcp.service.transfer import Transfers
+from openai_image_mcp.store.ports import BlobStore, StateStore
+
+log = logging.getLogger(__name__)
+
+
+class Lifecycle:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        state: StateStore,
+        blobs: BlobStore,
+        jobs: JobManager,
+        provider: ProviderHandle,
+        sessions: SessionBook,
+        attacher: Attacher,
+        transfers: Transfers,
+        stats: ServerStats,
+        clock: Clock,
+    ) -> None:
+        self._settings = settings
+        self._state = state
+        self._blobs = blobs
+        self._jobs = jobs
+        self._provider = provider
+        self._sessions = sessions
+        self._attacher = attacher
+        self._transfers = transfers
+        self._stats = stats
+        self._clock = clock
+        self._ready = anyio.Event()
+        self._start_error: errors.ImageServerError | None = None
+
+    async def start(self) -> None:
+        await self._blobs.open()
+        await self._state.open()
+        await self._transfers.open(self._settings.link_key_path)
+        orphans = await self._state.journal.orphans()
+        if orphans:
+            await self._blobs.delete_images(orphans)
+            await self._state.journal.clear(orphans)
+            log.warning("removed %d image file(s) a crash left without a record: %s", len(orphans), orphans)
+        now = self._clock.now()
+        interrupted = await self._state.sessions.mark_interrupted(now=now)
+        if interrupted:
+            log.warning("%d turn(s) were in flight when the server last stopped; marked interrupted", interrupted)
+        await self._state.jobs.mark_interrupted(now=now)
+
+    async def start_in_background(self) -> None:
+        """:meth:`start` off the start-up path, so ``tools/list`` answers at once; calls that need the state
+        wait for :meth:`wait_ready`. A failure (an unwritable workspace) is kept and reported by every call."""
+        try:
+            await self.start()
+        except errors.ImageServerError as exc:
+            log.error("the server cannot use its workspace: %s", exc.message)
+            self._start_error = exc
+        finally:
+            self._ready.set()
+
+    async def wait_ready(self) -> None:
+        await self._ready.wait()
+        if self._start_error is not None:
+            raise self._start_error
+
+    async def stop(self) -> None:
+        await self._jobs.stop()
+        await self._provider.aclose()
+        await self._state.close()
+
+    async def housekeeping(self, every: float = 60.0) -> None:
+        """Runs for the server's life, off the start-up path: removes what a crash left (hidden temporary
+        files, old partial previews), then every minute expires idle sessions and deletes their uploads."""
+        await self._ready.wait()
+        if self._start_error is not None:
+            return
+        removed = await self._blobs.sweep(older_than=self._stats.started_at)
+        if removed:
+            log.warning("removed %d temporary file(s) left by an earlier crash", removed)
+        while True:
+            await anyio.sleep(every)
+            try:
+                await self._sessions.expire_idle()
+                await self.cleanup_uploads()
+            except errors.ImageServerError as exc:
+                log.warning("housekeeping failed: %s", exc)
+
+    async def cleanup_uploads(self) -> None:
+        """Delete the OpenAI files of closed and expired sessions (best effort: retried later)."""
+        try:
+            await self._attacher.delete_stale_uploads()
+        except errors.ImageServerError as exc:
+            log.warning("could not clean up uploaded files: %s", exc)
+
+    async def readiness(self) -> dict[str, str]:
+        """What /readyz reports: the state store answers, the blob store takes a write. Raises on failure."""
+        await self.wait_ready()
+        await self._state.sessions.counts(owner=None)
+        probe = self._blobs.ref(".readyz-probe")
+        await self._blobs.put(probe, b"ok")
+        await self._blobs.delete_images([probe])
+        return {"state": "ok", "blobs": "ok"}

@@ -1,0 +1,110 @@
+"""Links for clients that cannot read resources: a signed download link for one of the caller's images,
+and an upload link whose PUT becomes an image of the caller, checked by the same input rules as any
+input image (magic bytes, byte and pixel caps, a real decode)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import anyio
+
+from openai_image_mcp.core import errors
+from openai_image_mcp.core.clock import Clock
+from openai_image_mcp.core.models import ImageRecord, extension, iso_utc
+from openai_image_mcp.core.principal import Principal
+from openai_image_mcp.service.inputs import InputResolver
+from openai_image_mcp.service.layout import use_case_key
+from openai_image_mcp.service.links import InvalidLink, Link, LinkSigner, load_or_create_key
+from openai_image_mcp.store.ports import BlobStore, StateStore
+
+
+class Transfers:
+    def __init__(
+        self,
+        *,
+        state: StateStore,
+        blobs: BlobStore,
+        resolver: InputResolver,
+        cpu: anyio.CapacityLimiter,
+        clock: Clock,
+        default_expiry: float,
+    ) -> None:
+        self._state = state
+        self._blobs = blobs
+        self._resolver = resolver
+        self._cpu = cpu
+        self._clock = clock
+        self._default_expiry = default_expiry
+        self._signer: LinkSigner | None = None
+
+    async def open(self, key_path: Path) -> None:
+        key = await anyio.to_thread.run_sync(load_or_create_key, key_path)
+        self._signer = LinkSigner(key)
+
+    @property
+    def signer(self) -> LinkSigner:
+        if self._signer is None:
+            raise errors.ImageServerError("The server is still starting; retry in a moment.")
+        return self._signer
+
+    def _expiry(self, seconds: float | None) -> float:
+        return self._clock.now() + (seconds or self._default_expiry)
+
+    async def download_link(self, who: Principal, image_id: str, expires_in: float | None) -> tuple[str, Link]:
+        rec = await self._state.images.get(image_id, owner=who.owner_filter)
+        if rec is None:
+            raise errors.ImageNotFound(f"No image with id '{image_id}'.")
+        link = Link("download", rec.owner, rec.id, self._expiry(expires_in))
+        return self.signer.sign(link), link
+
+    def upload_link(self, who: Principal, expires_in: float | None) -> tuple[str, Link]:
+        link = Link("upload", who.name, uuid.uuid4().hex, self._expiry(expires_in))
+        return self.signer.sign(link), link
+
+    async def download(self, token: str) -> tuple[ImageRecord, bytes]:
+        link = self.signer.verify(token, "download", now=self._clock.now())
+        rec = await self._state.images.get(link.image_id, owner=link.principal)
+        if rec is None:
+            raise InvalidLink("The image of this link no longer exists.")
+        return rec, await self._blobs.get(rec.path)
+
+    async def upload(self, token: str, data: bytes) -> ImageRecord:
+        """File the PUT bytes as the link's image (once: a second PUT is refused)."""
+        link = self.signer.verify(token, "upload", now=self._clock.now())
+        if await self._state.images.get(link.image_id, owner=None) is not None:
+            raise InvalidLink("This upload link was already used; ask for a new one.")
+        loaded = await anyio.to_thread.run_sync(self._resolver.check, data, "the upload", limiter=self._cpu)
+        now = self._clock.now()
+        ref = self._blobs.ref(
+            use_case_key("upload", f"upload {link.image_id[:8]}", extension(loaded.mime_type), now=now)
+        )
+        metadata = {
+            "original_prompt": None,
+            "model": None,
+            "session_id": None,
+            "created_at": iso_utc(now),
+            "generation_id": link.image_id,
+            "file_size_bytes": len(loaded.data),
+            "use_case": "upload",
+            "width": loaded.width,
+            "height": loaded.height,
+            "mime_type": loaded.mime_type,
+            "sha256": loaded.sha256,
+            "uploaded_by": link.principal,
+        }
+        rec = ImageRecord(
+            id=link.image_id, path=ref, sha256=loaded.sha256, file_size=len(loaded.data), width=loaded.width,
+            height=loaded.height, mime_type=loaded.mime_type, use_case="upload", prompt="", revised_prompt=None,
+            model="", created_at=now, metadata=metadata, owner=link.principal,
+        )  # fmt: skip
+        await self._state.journal.intend([ref])
+        await self._blobs.put_image(ref, loaded.data, metadata)
+        try:
+            await self._state.images.add([rec])
+        except errors.ImageServerError:
+            with anyio.CancelScope(shield=True):
+                await self._blobs.delete_images([ref])
+                await self._state.journal.clear([ref])
+            raise
+        return rec

@@ -1,0 +1,1 @@
+"""The HTTP face: the Streamable HTTP app, authentication, and the routes beside /mcp."""
