@@ -39,7 +39,8 @@ def test_configuration_table_lists_every_setting() -> None:
 
 async def test_tools_table_and_guide_list_every_tool(client: Client) -> None:
     tools = {t.name for t in (await client.list_tools()).tools}
-    table = set(re.findall(r"^\| `([a-z_]+)` \|", README, re.M))
+    section = README[README.index("## Tools") : README.index("\n## ", README.index("## Tools") + 1)]
+    table = set(re.findall(r"^\| `([a-z_]+)` \|", section, re.M))
     assert table == tools
     guide = read_guide()
     for name in tools:
