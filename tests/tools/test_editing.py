@@ -359,6 +359,6 @@ async def test_a_promoted_seed_has_the_metadata_of_a_generated_image(client: Cli
     seed = json.loads(Path(p.structured_content["seed_image"]["metadata_path"]).read_text())  # type: ignore[index]
     assert seed["image_model"] == generated["image_model"]
     assert set(generated) - set(seed) <= {"file_path", "turn", "response_id", "image_generation_call_id",
-                                          "openai_request_id", "usage", "model_text"}  # fmt: skip
+                                          "openai_request_id", "usage", "model_text", "cost"}  # fmt: skip
     for stamp in (seed["created_at"], generated["created_at"]):
         assert stamp.endswith("Z") and datetime.fromisoformat(stamp).tzinfo is not None

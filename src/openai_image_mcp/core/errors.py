@@ -149,6 +149,8 @@ class ProviderError(ImageServerError):
     def __init__(self, message: str, *, suggestion: str | None = None, request_id: str | None = None) -> None:
         super().__init__(message, suggestion=suggestion)
         self.request_id = request_id
+        #: the usage OpenAI reported for a call that failed but was billed (a failed image call inside a 200)
+        self.usage: dict[str, object] | None = None
 
 
 class ProviderAuthError(ProviderError):

@@ -241,3 +241,39 @@ class JobRecord:
     error: str | None
     result: dict[str, Any] | None
     owner: str = LOCAL_NAME
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One OpenAI call (``kind="call"``), or money set aside for one about to be made (``"reservation"``)."""
+
+    id: str
+    kind: Literal["call", "reservation"]
+    owner: str
+    created_at: float
+    cost_usd: float | None  # None: a model of the call has no price
+    prices_checked: str = ""
+    tool: str = ""
+    session_id: str | None = None
+    job_id: str | None = None
+    mainline_model: str | None = None
+    image_model: str | None = None
+    tokens: dict[str, int] = field(default_factory=dict)
+    outcome: str = "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetLimit:
+    """A cap on spending since ``since`` (the start of the day or month), for one owner or (None) everyone."""
+
+    owner: str | None
+    period: Literal["day", "month"]
+    since: float
+    resets_at: float
+    limit_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetExceededInfo:
+    limit: BudgetLimit
+    spent_usd: float

@@ -170,6 +170,24 @@ class Settings(BaseSettings):
         default=3600, ge=60, le=7 * 86_400, description="Default lifetime of download and upload links."
     )
 
+    # -- cost ------------------------------------------------------------------------------
+    prices_file: Path | None = Field(
+        default=None,
+        description="A JSON price table (the packaged prices.json's format) whose models replace or add to the "
+        "packaged one.",
+    )
+    budget_daily_usd: float | None = Field(default=None, ge=0, description="The whole server's spend per UTC day.")
+    budget_monthly_usd: float | None = Field(default=None, ge=0, description="The whole server's spend per UTC month.")
+    budget_principal_daily_usd: float | None = Field(
+        default=None, ge=0, description="Each principal's spend per UTC day."
+    )
+    budget_principal_monthly_usd: float | None = Field(
+        default=None, ge=0, description="Each principal's spend per UTC month."
+    )
+    allow_unpriced: bool = Field(
+        default=False, description="Allow calls of models without a price while a budget is set."
+    )
+
     @field_validator("workspace", mode="after")
     @classmethod
     def _expand_workspace(cls, value: Path) -> Path:

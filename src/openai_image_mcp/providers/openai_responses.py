@@ -37,18 +37,18 @@ def parse_response(response: dict[str, Any], options: ImageOptions, request_id: 
         elif item.get("type") == "message":
             texts.extend(p.get("text", "") for p in item.get("content") or [] if p.get("type") == "output_text")
     model_text = "\n".join(t for t in texts if t).strip()
-    if not images:
-        if failure is not None:
-            raise failure
-        raise errors.NoImageReturned(
-            "OpenAI answered without an image" + (f": {model_text}" if model_text else "."),
-            model_text=model_text,
-            request_id=request_id,
-        )
     usage: dict[str, Any] = {"mainline": response.get("usage") or {}}
     image_gen = (response.get("tool_usage") or {}).get("image_gen")
     if image_gen:
         usage["image_generation"] = image_gen
+    if not images:
+        error = failure or errors.NoImageReturned(
+            "OpenAI answered without an image" + (f": {model_text}" if model_text else "."),
+            model_text=model_text,
+            request_id=request_id,
+        )
+        error.usage = usage  # billed all the same
+        raise error
     return ProviderResult(
         images=tuple(images), response_id=response.get("id"), model_text=model_text, usage=usage, request_id=request_id
     )

@@ -8,6 +8,8 @@ after another, so a batch there is one image."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 
 from openai_image_mcp.core.errors import ImageServerError, InvalidInput
@@ -59,6 +61,7 @@ async def product_batch(
         use_case="product",
         params={**first.params, "batch_count": len(done)},
         usage={"batch": [g.usage for g in done]},
+        cost=_sum_costs([g.cost for g in done]),
     )
 
 
@@ -83,3 +86,16 @@ async def ui_asset(
 
 def _options(plan: ProductPlan | UIPlan, quality: str) -> ImageOptions:
     return ImageOptions(size=plan.size, quality=quality, background=plan.background, output_format=plan.output_format)
+
+
+def _sum_costs(costs: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+    known = [c for c in costs if c]
+    if not known:
+        return None
+    usd = [c.get("usd") for c in known]
+    return {
+        "usd": None if any(u is None for u in usd) else round(sum(u or 0.0 for u in usd), 6),
+        "currency": "USD",
+        "prices_checked": known[-1].get("prices_checked"),
+        "calls": [call for c in known for call in c.get("calls", [])],
+    }

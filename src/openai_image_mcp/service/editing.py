@@ -29,6 +29,7 @@ from openai_image_mcp.core.models import (
 from openai_image_mcp.core.principal import Principal
 from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.service.attachments import Attacher, Attachments, Loaded
+from openai_image_mcp.service.budget import Spending
 from openai_image_mcp.service.generation import Generator
 from openai_image_mcp.service.layout import (
     session_image_parts,
@@ -118,13 +119,18 @@ class Editor:
             input_fidelity=input_fidelity_for(model, input_fidelity),
             partial_images=gen.partials_for(progress),
         )
+        spec = gen.spec(
+            principal, progress, image_model=model, mainline_model=None, options=options, input_images=len(loaded),
+            prompt=prompt,
+        )  # fmt: skip
+        spending = Spending()
         provider = await gen.provider.get()
         sink = gen.events(progress)
-        result = await gen.call(lambda: provider.edit(request, sink))
+        result = await gen.call(lambda: provider.edit(request, sink), spec, spending)
         refs = [self._edit_ref(prompt, options.output_format) for _ in result.images]
         return await gen.filer.persist(
             result, progress, prompt=prompt, options=options, model=model, image_model=model, use_case="edit",
-            refs=refs, owner=principal.name, lineage=lineage,
+            refs=refs, owner=principal.name, lineage=lineage, cost=spending.summary(),
         )  # fmt: skip
 
     def _edit_ref(self, prompt: str, ext: str) -> str:
@@ -151,6 +157,12 @@ class Editor:
                 principal, session_id, prompt, ImageOptions(), progress, use_case="edit",
                 attach=lambda session: attacher.for_turn(principal, session, target=image),
             )  # fmt: skip
+        spec = gen.spec(
+            principal, progress, image_model=settings.image_model, mainline_model=settings.mainline_model,
+            options=ImageOptions(), input_images=1, prompt=prompt,
+        )  # fmt: skip
+        await gen.budget.check(spec)  # before the image is uploaded
+        spending = Spending()
         loaded = await attacher.load(principal, image)
         img = loaded.image
         file_id = await attacher.upload(principal.name, None, img.data, img.sha256, img.mime_type)
@@ -167,7 +179,7 @@ class Editor:
             )
             provider = await gen.provider.get()
             sink = gen.events(progress)
-            result = await gen.call(lambda: provider.respond(request, sink))
+            result = await gen.call(lambda: provider.respond(request, sink), spec, spending)
         finally:
             with anyio.CancelScope(shield=True):
                 await attacher.delete_upload(file_id)  # the one-off upload is deleted as soon as it was used
@@ -176,6 +188,7 @@ class Editor:
             result, progress, prompt=prompt, options=ImageOptions(), model=request.mainline_model,
             image_model=request.image_model, use_case="edit", refs=refs, owner=principal.name,
             lineage={"edited_image": loaded.describe(), "improvement_goals": goals, "preserve_elements": preserve},
+            cost=spending.summary(),
         )  # fmt: skip
 
     # -- promotion ---------------------------------------------------------------------------

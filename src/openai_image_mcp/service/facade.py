@@ -24,6 +24,7 @@ from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.service.assets import product_batch, ui_asset
 from openai_image_mcp.service.attachments import Attacher, Attachments
 from openai_image_mcp.service.browse import Browser
+from openai_image_mcp.service.budget import Budget
 from openai_image_mcp.service.editing import Editor
 from openai_image_mcp.service.filing import Filer
 from openai_image_mcp.service.generation import Generator
@@ -82,9 +83,10 @@ class ImageService:
             request_timeout=settings.request_timeout,
         )  # fmt: skip
         filer = Filer(settings=settings, state=state, blobs=blobs, stats=self.stats, cpu=cpu, clock=clock)
+        self.budget = Budget(settings=settings, ledger=state.ledger, stats=self.stats, clock=clock)
         self.generator = Generator(
             settings=settings, state=state, blobs=blobs, sessions=self.sessions, attacher=self.attacher, filer=filer,
-            provider=self.provider, locks=SessionLocks(), stats=self.stats, clock=clock,
+            provider=self.provider, budget=self.budget, locks=SessionLocks(), stats=self.stats, clock=clock,
         )  # fmt: skip
         self.editor = Editor(
             settings=settings, generator=self.generator, attacher=self.attacher, sessions=self.sessions, state=state,

@@ -61,6 +61,7 @@ class Filer:
         session: SessionRecord | None = None,
         turn: TurnRecord | None = None,
         lineage: dict[str, Any] | None = None,
+        cost: dict[str, Any] | None = None,
     ) -> Generation:
         await progress.report(90, "saving the image")
         params = options.as_dict()
@@ -77,7 +78,7 @@ class Filer:
             request_id=result.request_id,
             model_text=result.model_text,
             usage=result.usage,
-            extra={"lineage": lineage} if lineage else {},
+            extra={**({"lineage": lineage} if lineage else {}), **({"cost": cost} if cost else {})},
             owner=owner,
         )
         budget = self.preview_bytes([i.revised_prompt for i in result.images], result.model_text, result.usage)
@@ -101,7 +102,7 @@ class Filer:
                         turn,
                         response_id=result.response_id,
                         model_text=result.model_text,
-                        usage=result.usage,
+                        usage={**result.usage, "cost": cost} if cost else result.usage,
                         images=records,
                         now=self._clock.now(),
                     )
@@ -119,7 +120,7 @@ class Filer:
         return Generation(
             images=saved, model=model, image_model=image_model, use_case=use_case, params=params,
             response_id=result.response_id, model_text=result.model_text, usage=result.usage,
-            session_id=session.id if session else None, turn=turn.seq if turn else None,
+            session_id=session.id if session else None, turn=turn.seq if turn else None, cost=cost,
         )  # fmt: skip
 
     @staticmethod
@@ -146,5 +147,5 @@ class Filer:
             images=saved, model=summary["model"], image_model=summary["image_model"], use_case=summary["use_case"],
             params=summary["params"], response_id=summary.get("response_id"),
             model_text=summary.get("model_text") or "", usage=summary.get("usage") or {},
-            session_id=summary.get("session_id"), turn=summary.get("turn"),
+            session_id=summary.get("session_id"), turn=summary.get("turn"), cost=summary.get("cost"),
         )  # fmt: skip

@@ -29,11 +29,13 @@ from openai_image_mcp.core.principal import Principal
 from openai_image_mcp.core.refs import preview_uri
 from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.service.attachments import Attacher, Attachments
+from openai_image_mcp.service.budget import Budget, CallSpec, Spending
 from openai_image_mcp.service.conversation import build_turn
 from openai_image_mcp.service.filing import Filer
 from openai_image_mcp.service.layout import session_image_parts, use_case_key
 from openai_image_mcp.service.options import check_options, is_images_api_model
 from openai_image_mcp.service.outcome import Generation, Progress, Silent, check_prompt
+from openai_image_mcp.service.pricing import estimate
 from openai_image_mcp.service.runtime import ProviderHandle, SessionLocks
 from openai_image_mcp.service.sessions import SessionBook
 from openai_image_mcp.service.stats import ServerStats
@@ -60,6 +62,7 @@ class Generator:
         attacher: Attacher,
         filer: Filer,
         provider: ProviderHandle,
+        budget: Budget,
         locks: SessionLocks,
         stats: ServerStats,
         clock: Clock,
@@ -71,6 +74,7 @@ class Generator:
         self._attacher = attacher
         self.filer = filer
         self.provider = provider
+        self.budget = budget
         self._locks = locks
         self._stats = stats
         self._clock = clock
@@ -97,6 +101,13 @@ class Generator:
         prompt = check_prompt(prompt)
         session = await self._sessions.active(principal, session_id)
         check_options(session.image_model, options)
+        spec = self.spec(
+            principal, progress, image_model=session.image_model, mainline_model=session.model, options=options,
+            input_images=1 if attach is not None or session.pending_image_id else 0, prompt=prompt,
+            session_id=session_id,
+        )  # fmt: skip
+        await self.budget.check(spec)  # before anything is uploaded or sent
+        spending = Spending()
         provider = await self.provider.get()
         lock = self._locks(session_id)
         if lock.locked():
@@ -117,12 +128,12 @@ class Generator:
                 sink = self.events(progress)
                 request = _attached(await self._turn_request(session, prompt, options, progress), attachments)
                 try:
-                    result = await self.call(lambda: provider.respond(request, sink))
+                    result = await self.call(lambda: provider.respond(request, sink), spec, spending)
                 except errors.ChainBroken:
                     log.warning("OpenAI lost the response chain; replaying the session locally")
                     request = await self._turn_request(session, prompt, options, progress, force_replay=True)
                     request = _attached(request, attachments)
-                    result = await self.call(lambda: provider.respond(request, sink))
+                    result = await self.call(lambda: provider.respond(request, sink), spec, spending)
                 refs = [
                     self._blobs.join(session.folder, *session_image_parts(session.image_count + i + 1, "png"))
                     for i in range(len(result.images))
@@ -130,7 +141,7 @@ class Generator:
                 generation = await self.filer.persist(
                     result, progress, prompt=prompt, options=options, model=session.model,
                     image_model=session.image_model, use_case=use_case, refs=refs, owner=session.owner,
-                    session=session, turn=turn, lineage=attachments.lineage,
+                    session=session, turn=turn, lineage=attachments.lineage, cost=spending.summary(),
                 )  # fmt: skip
             except errors.ImageServerError as exc:
                 with anyio.CancelScope(shield=True):
@@ -173,11 +184,16 @@ class Generator:
         images_api = is_images_api_model(model)
         image_model = model if images_api else self.settings.image_model
         check_options(image_model, options)
+        spec = self.spec(
+            principal, progress, image_model=image_model, mainline_model=None if images_api else model,
+            options=options, prompt=prompt,
+        )  # fmt: skip
+        spending = Spending()
         provider = await self.provider.get()
         sink = self.events(progress)
         if images_api:
             images_request = ImagesRequest(model, prompt, options, partial_images=self.partials_for(progress))
-            result = await self.call(lambda: provider.generate(images_request, sink))
+            result = await self.call(lambda: provider.generate(images_request, sink), spec, spending)
         else:
             turn_request = TurnRequest(
                 mainline_model=model,
@@ -188,7 +204,7 @@ class Generator:
                 store=self.settings.store_responses,
                 partial_images=self.partials_for(progress),
             )
-            result = await self.call(lambda: provider.respond(turn_request, sink))
+            result = await self.call(lambda: provider.respond(turn_request, sink), spec, spending)
         now = self._clock.now()
         refs = [
             self._blobs.ref(use_case_key(use_case, prompt, options.output_format, subfolder=subfolder, now=now))
@@ -196,7 +212,7 @@ class Generator:
         ]
         return await self.filer.persist(
             result, progress, prompt=prompt, options=options, model=model, image_model=image_model,
-            use_case=use_case, refs=refs, owner=principal.name,
+            use_case=use_case, refs=refs, owner=principal.name, cost=spending.summary(),
         )  # fmt: skip
 
     # -- steps -----------------------------------------------------------------------------
@@ -221,11 +237,35 @@ class Generator:
 
         return sink
 
-    async def call(self, fn: Callable[[], Awaitable[ProviderResult]]) -> ProviderResult:
-        """One provider call, timed for the stats."""
+    def spec(
+        self,
+        who: Principal,
+        progress: Progress,
+        *,
+        image_model: str,
+        mainline_model: str | None,
+        options: ImageOptions,
+        n: int = 1,
+        input_images: int = 0,
+        prompt: str = "",
+        session_id: str | None = None,
+    ) -> CallSpec:
+        """A call about to be made, with its worst-case cost."""
+        worst = estimate(
+            self.budget.table, image_model=image_model, mainline_model=mainline_model, quality=options.quality,
+            size=options.size, n=n, partial_images=self.partials_for(progress), input_images=input_images,
+            prompt_chars=len(prompt),
+        )  # fmt: skip
+        kind = str(getattr(progress, "kind", ""))
+        return CallSpec(who, kind, image_model, mainline_model, worst, session_id, progress.id if kind else None)
+
+    async def call(
+        self, fn: Callable[[], Awaitable[ProviderResult]], spec: CallSpec, spending: Spending
+    ) -> ProviderResult:
+        """One provider call: within the budget, booked in the ledger, timed for the stats."""
         started = self._clock.monotonic()
         try:
-            return await fn()
+            return await self.budget.call(spec, fn, spending)
         finally:
             self._stats.record_latency(self._clock.monotonic() - started)
 

@@ -63,6 +63,7 @@ class Lifecycle:
         if interrupted:
             log.warning("%d turn(s) were in flight when the server last stopped; marked interrupted", interrupted)
         await self._state.jobs.mark_interrupted(now=now)
+        await self._state.ledger.drop_reservations()
 
     async def start_in_background(self) -> None:
         """:meth:`start` off the start-up path, so ``tools/list`` answers at once; calls that need the state

@@ -45,6 +45,7 @@ class Generation:
     usage: dict[str, Any] = field(default_factory=dict)
     session_id: str | None = None
     turn: int | None = None
+    cost: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
         """What the job row keeps, to rebuild the same result later (previews are made again)."""
@@ -59,6 +60,7 @@ class Generation:
             "usage": self.usage,
             "session_id": self.session_id,
             "turn": self.turn,
+            "cost": self.cost,
         }
 
 

@@ -46,6 +46,7 @@ class ServerStats:
     by_model: Counter[str] = field(default_factory=Counter)
     bytes_saved: int = 0
     tool_calls: Counter[tuple[str, str]] = field(default_factory=Counter)
+    spend_by_model: dict[str, float] = field(default_factory=dict)
 
     def record_latency(self, openai_seconds: float) -> None:
         """One OpenAI call, whatever its outcome."""
@@ -61,6 +62,9 @@ class ServerStats:
         self.images_saved += images
         self.by_model[model] += 1
         self.bytes_saved += size
+
+    def record_spend(self, model: str, usd: float) -> None:
+        self.spend_by_model[model] = self.spend_by_model.get(model, 0.0) + usd
 
     def record_tool_call(self, tool: str, outcome: str) -> None:
         self.tool_calls[(tool, outcome)] += 1

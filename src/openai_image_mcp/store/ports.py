@@ -22,7 +22,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from openai_image_mcp.core.models import ImageRecord, JobRecord, SessionRecord, TurnRecord, TurnStatus
+from openai_image_mcp.core.models import (
+    BudgetExceededInfo,
+    BudgetLimit,
+    ImageRecord,
+    JobRecord,
+    LedgerEntry,
+    SessionRecord,
+    TurnRecord,
+    TurnStatus,
+)
 
 
 class SessionRepo(Protocol):
@@ -166,6 +175,30 @@ class JournalRepo(Protocol):
         ...
 
 
+class LedgerRepo(Protocol):
+    """The cost ledger. Sums count calls and reservations alike; a call of unknown cost counts as 0."""
+
+    async def reserve(self, entry: LedgerEntry, limits: Sequence[BudgetLimit]) -> BudgetExceededInfo | None:
+        """Atomically: if ``entry``'s cost fits under every limit, insert it (a reservation) and return None;
+        else insert nothing and return the first limit it would cross, with what was spent."""
+        ...
+
+    async def settle(self, reservation_id: str | None, calls: Sequence[LedgerEntry]) -> None:
+        """Atomically: drop the reservation, book the calls."""
+        ...
+
+    async def spent(self, *, owner: str | None, since: float) -> float: ...
+
+    async def report(self, *, owner: str | None, since: float, until: float, group_by: str) -> list[dict[str, Any]]:
+        """Calls in [since, until) grouped by day, month, session, model, principal or tool: key, calls, usd,
+        unpriced_calls."""
+        ...
+
+    async def calls(self, *, owner: str | None, since: float, until: float) -> list[LedgerEntry]: ...
+
+    async def drop_reservations(self) -> int: ...
+
+
 class StateStore(Protocol):
     @property
     def sessions(self) -> SessionRepo: ...
@@ -177,6 +210,8 @@ class StateStore(Protocol):
     def uploads(self) -> UploadRepo: ...
     @property
     def journal(self) -> JournalRepo: ...
+    @property
+    def ledger(self) -> LedgerRepo: ...
 
     async def open(self) -> None:
         """Connect and bring the schema up to date (raises :class:`~openai_image_mcp.core.errors.StorageError`)."""

@@ -53,6 +53,9 @@ def failure(exc: ImageServerError) -> CallToolResult:
         data["openai_request_id"] = exc.request_id
     if isinstance(exc, ContentRejected):
         data["moderation_categories"] = exc.categories
+    details = getattr(exc, "details", None)
+    if isinstance(details, dict):
+        data.update(details)
     retry_after = getattr(exc, "retry_after", None)
     if isinstance(retry_after, int | float):
         data["retry_after_seconds"] = retry_after

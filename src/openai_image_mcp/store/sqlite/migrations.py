@@ -111,12 +111,33 @@ CREATE INDEX sessions_owner ON sessions (owner, status, last_activity);
 CREATE INDEX images_owner ON images (owner, created_at);
 """
 
+M006_LEDGER = """
+CREATE TABLE ledger (
+    id             TEXT PRIMARY KEY,
+    kind           TEXT NOT NULL CHECK (kind IN ('call', 'reservation')),
+    owner          TEXT NOT NULL,
+    created_at     REAL NOT NULL,
+    cost_usd       REAL,
+    prices_checked TEXT NOT NULL DEFAULT '',
+    tool           TEXT NOT NULL DEFAULT '',
+    session_id     TEXT,
+    job_id         TEXT,
+    mainline_model TEXT,
+    image_model    TEXT,
+    tokens_json    TEXT NOT NULL DEFAULT '{}',
+    outcome        TEXT NOT NULL DEFAULT 'ok'
+);
+CREATE INDEX ledger_time ON ledger (created_at);
+CREATE INDEX ledger_owner ON ledger (owner, created_at);
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema: sessions, turns, images", M001_INITIAL),
     (2, "generation jobs", M002_JOBS),
     (3, "uploaded files, promoted and style-series sessions", M003_UPLOADS_AND_SEEDS),
     (4, "write-ahead journal of image files", M004_FILE_JOURNAL),
     (5, "an owner on every session, turn, image, job and upload (local for existing rows)", M005_OWNERS),
+    (6, "the cost ledger: one row per OpenAI call, and reservations of calls in flight", M006_LEDGER),
 ]
 
 

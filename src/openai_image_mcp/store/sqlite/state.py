@@ -10,6 +10,7 @@ from openai_image_mcp.store.sqlite.db import Database
 from openai_image_mcp.store.sqlite.images import SqliteImageRepo
 from openai_image_mcp.store.sqlite.jobs import SqliteJobRepo
 from openai_image_mcp.store.sqlite.journal import SqliteJournalRepo
+from openai_image_mcp.store.sqlite.ledger import SqliteLedgerRepo
 from openai_image_mcp.store.sqlite.sessions import SqliteSessionRepo
 from openai_image_mcp.store.sqlite.uploads import SqliteUploadRepo
 
@@ -24,6 +25,7 @@ class SqliteStateStore:
         self.jobs = SqliteJobRepo(self.db)
         self.uploads = SqliteUploadRepo(self.db)
         self.journal = SqliteJournalRepo(self.db)
+        self.ledger = SqliteLedgerRepo(self.db)
 
     async def open(self) -> None:
         await anyio.to_thread.run_sync(self.db.open)
