@@ -39,6 +39,7 @@ from openai_image_mcp.service.runtime import ProviderFactory, ProviderHandle, Se
 from openai_image_mcp.service.sessions import SessionBook
 from openai_image_mcp.service.stats import ServerStats, current_rss_bytes
 from openai_image_mcp.service.transfer import Transfers
+from openai_image_mcp.service.usage import UsageBook
 from openai_image_mcp.store.files import FileBlobStore
 from openai_image_mcp.store.ports import BlobStore, StateStore
 from openai_image_mcp.store.sqlite import SqliteStateStore
@@ -92,6 +93,9 @@ class ImageService:
             settings=settings, generator=self.generator, attacher=self.attacher, sessions=self.sessions, state=state,
             blobs=blobs, clock=clock,
         )  # fmt: skip
+        self.usage = UsageBook(
+            settings=settings, budget=self.budget, ledger=state.ledger, sessions=self.sessions, clock=clock
+        )
         self.browser = Browser(state=state, blobs=blobs, resolver=resolver, cpu=cpu, clock=clock)
         self.transfers = Transfers(
             state=state, blobs=blobs, resolver=resolver, cpu=cpu, clock=clock,
@@ -328,6 +332,14 @@ class ImageService:
     async def upload(self, token: str, data: bytes) -> ImageRecord:
         return await self.transfers.upload(token, data)
 
+    # -- money -----------------------------------------------------------------------------
+    async def estimate(self, who: Principal, options: ImageOptions, **knobs: Any) -> dict[str, Any]:
+        """The worst-case cost of a call (``dry_run``), with the budgets; nothing is sent to OpenAI."""
+        return await self.usage.estimate(who, options, **knobs)
+
+    async def usage_report(self, who: Principal, **query: Any) -> dict[str, Any]:
+        return await self.usage.report(who, **query)
+
     # -- stats -----------------------------------------------------------------------------
     async def server_stats(self, who: Principal) -> dict[str, Any]:
         st, owner = self.stats, who.owner_filter
@@ -344,4 +356,5 @@ class ImageService:
             "openai_latency": st.latency_summary(),
             "images_total": await self.state.images.count(owner=owner),
             "memory_rss_mb": round(current_rss_bytes() / 1_048_576, 1),
+            "spend": await self.usage.spend(who),
         }

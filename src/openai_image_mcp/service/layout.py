@@ -93,7 +93,8 @@ def conversation_log(session: SessionRecord, turns: Sequence[TurnRecord]) -> byt
                 "model_text": t.model_text or None,
                 "image_ids": list(t.image_ids),
                 "error": t.error,
-                "usage": t.usage,
+                "usage": {k: v for k, v in t.usage.items() if k != "cost"},
+                "cost": t.usage.get("cost"),
             },
             ensure_ascii=False,
         )

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def register_tools(mcp: MCPServer, service: ImageService) -> None:
-    from openai_image_mcp.tools import browse, editing, generate, info, jobs, links, sessions
+    from openai_image_mcp.tools import browse, editing, generate, info, jobs, links, sessions, usage
 
     sessions.register(mcp, service)
     generate.register(mcp, service)
@@ -24,3 +24,4 @@ def register_tools(mcp: MCPServer, service: ImageService) -> None:
     browse.register(mcp, service)
     info.register(mcp, service)
     links.register(mcp, service)
+    usage.register(mcp, service)

@@ -50,6 +50,7 @@ READ_TOOLS = frozenset(
         "get_usage_guide",
         "get_server_stats",
         "create_download_link",
+        "get_usage_report",
     }
 )
 

@@ -31,6 +31,7 @@ from openai_image_mcp.tools.schemas import (
     CREATES_SESSION,
     GENERATES,
     BackgroundArg,
+    DryRunArg,
     FidelityArg,
     FormatArg,
     GenerationOutput,
@@ -41,6 +42,7 @@ from openai_image_mcp.tools.schemas import (
     SizeArg,
     WaitArg,
 )
+from openai_image_mcp.tools.usage import dry_run_result
 
 OptionalSession = Annotated[
     str | None, Field(max_length=200, description="Optional: do it as a turn of this session, which continues from it.")
@@ -71,6 +73,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         background: BackgroundArg = "auto",
         output_format: FormatArg = "png",
         input_fidelity: FidelityArg = None,
+        dry_run: DryRunArg = False,
         wait_seconds: WaitArg = None,
     ) -> Annotated[CallToolResult, GenerationOutput]:
         """Edit an image with a prompt, optionally only inside a mask and with reference images. Saved in edits/
@@ -79,6 +82,11 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         async def body() -> CallToolResult:
             options = ImageOptions(size=size, quality=quality, background=background, output_format=output_format)
             refs = list(reference_image_paths or [])
+            if dry_run:
+                estimate = await service.estimate(
+                    caller(), options, session_id=session_id, images_api=True, input_images=1 + len(refs), prompt=prompt
+                )
+                return dry_run_result(estimate)
             job = await service.edit(
                 caller(), image_path, prompt, options, references=refs, mask=mask_path,
                 input_fidelity=input_fidelity, session_id=session_id,
@@ -99,12 +107,18 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         preserve_elements: Annotated[
             str | None, Field(max_length=4_000, description="What must stay exactly as it is.")
         ] = None,
+        dry_run: DryRunArg = False,
         wait_seconds: WaitArg = None,
     ) -> Annotated[CallToolResult, GenerationOutput]:
         """The model looks at the image, writes a critique against the goals (returned as model_text), and draws
         the improved image in the same call, keeping preserve_elements."""
 
         async def body() -> CallToolResult:
+            if dry_run:
+                estimate = await service.estimate(
+                    caller(), ImageOptions(), session_id=session_id, input_images=1, prompt=improvement_goals
+                )
+                return dry_run_result(estimate)
             job = await service.analyze(
                 caller(), image_path, improvement_goals, preserve_elements, session_id=session_id
             )
@@ -155,6 +169,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         lighting: ProductLighting = "studio",
         batch_count: Annotated[int, Field(ge=1, le=3, description="1-3 variations, drawn at the same time.")] = 1,
         quality: QualityArg = "auto",
+        dry_run: DryRunArg = False,
         wait_seconds: WaitArg = None,
     ) -> Annotated[CallToolResult, GenerationOutput]:
         """E-commerce product shots from presets (background, angle, lighting); 'transparent' gives a real alpha
@@ -168,6 +183,13 @@ def register(mcp: MCPServer, service: ImageService) -> None:
                 lighting=lighting,
                 batch_count=batch_count,
             )
+            if dry_run:
+                options = ImageOptions(size=plan.size, quality=quality, background=plan.background)
+                estimate = await service.estimate(
+                    caller(), options, session_id=session_id, images_api=True, n=len(plan.prompts),
+                    prompt=plan.prompts[0],
+                )  # fmt: skip
+                return dry_run_result(estimate)
             job = await service.product(caller(), product_description, plan, quality, session_id=session_id)
             step = "Pick one and refine it with edit_image or promote_image_to_session."
             return await finish(service, job, wait_seconds, ctx, step)
@@ -188,6 +210,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         size_preset: UISizePreset = "auto",
         background: BackgroundArg | None = None,
         quality: QualityArg = "auto",
+        dry_run: DryRunArg = False,
         wait_seconds: WaitArg = None,
     ) -> Annotated[CallToolResult, GenerationOutput]:
         """Icons, logos, illustrations, backgrounds, heroes and more, in a theme and style. Icons and logos come on
@@ -203,6 +226,12 @@ def register(mcp: MCPServer, service: ImageService) -> None:
                 image_model=service.settings.image_model,
                 background=background,
             )
+            if dry_run:
+                options = ImageOptions(size=plan.size, quality=quality, background=plan.background)
+                estimate = await service.estimate(
+                    caller(), options, session_id=session_id, images_api=True, prompt=plan.prompt
+                )
+                return dry_run_result(estimate)
             job = await service.ui_asset(caller(), asset_type, plan, quality, session_id=session_id)
             step = "Refine it with edit_image, or generate variants with another style_preset."
             return await finish(service, job, wait_seconds, ctx, step)

@@ -18,6 +18,7 @@ from openai_image_mcp.tools.schemas import (
     GENERATES,
     BackgroundArg,
     CompressionArg,
+    DryRunArg,
     FormatArg,
     GenerationOutput,
     ModerationArg,
@@ -28,6 +29,7 @@ from openai_image_mcp.tools.schemas import (
     UseCaseArg,
     WaitArg,
 )
+from openai_image_mcp.tools.usage import dry_run_result
 
 
 def register(mcp: MCPServer, service: ImageService) -> None:
@@ -57,6 +59,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         output_format: FormatArg = "png",
         output_compression: CompressionArg = None,
         moderation: ModerationArg = "auto",
+        dry_run: DryRunArg = False,
         wait_seconds: WaitArg = None,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, GenerationOutput]:
@@ -69,6 +72,12 @@ def register(mcp: MCPServer, service: ImageService) -> None:
                 size=size, quality=quality, background=background, output_format=output_format,
                 output_compression=output_compression, moderation=moderation,
             )  # fmt: skip
+            if dry_run:
+                refs = 1 if reference_image_path or mask_image_path else 0
+                estimate = await service.estimate(
+                    caller(), options, session_id=session_id, input_images=refs, prompt=prompt
+                )
+                return dry_run_result(estimate)
             job = await service.generate_in_session(
                 caller(), session_id, prompt, options, reference=reference_image_path, mask=mask_image_path
             )
@@ -98,6 +107,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         output_format: FormatArg = "png",
         output_compression: CompressionArg = None,
         moderation: ModerationArg = "auto",
+        dry_run: DryRunArg = False,
         wait_seconds: WaitArg = None,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, GenerationOutput]:
@@ -110,6 +120,10 @@ def register(mcp: MCPServer, service: ImageService) -> None:
                 size=size, quality=quality, background=background, output_format=output_format,
                 output_compression=output_compression, moderation=moderation,
             )  # fmt: skip
+            if dry_run:
+                return dry_run_result(
+                    await service.estimate(caller(), options, session_id=session_id, model=model, prompt=prompt)
+                )
             job = await service.generate(
                 caller(), prompt, options, model=model, use_case=use_case, session_id=session_id
             )

@@ -53,9 +53,16 @@ def session_out(rec: SessionRecord, timeout: float) -> SessionOut:
     )
 
 
+def turn_cost(turn: TurnRecord) -> float | None:
+    cost = turn.usage.get("cost") if isinstance(turn.usage, dict) else None
+    usd = cost.get("usd") if isinstance(cost, dict) else None
+    return float(usd) if isinstance(usd, int | float) else None
+
+
 def turn_out(turn: TurnRecord) -> TurnOut:
     return TurnOut(
         turn=turn.seq,
+        cost_usd=turn_cost(turn),
         prompt=results.cap(turn.prompt) or "",
         status=turn.status,
         created_at=iso(turn.created_at) or "",
@@ -84,7 +91,8 @@ def generation_result(gen: Generation, next_step: str, job_id: str | None = None
         image_model=gen.image_model,
         use_case=gen.use_case,
         parameters=gen.params,
-        usage=gen.usage,
+        usage={k: v for k, v in gen.usage.items() if k != "cost"},
+        cost=gen.cost,
         response_id=gen.response_id,
         preview=(
             f"{len(gen.images)} downscaled WebP preview(s), {gen.images[0].preview_width}x"

@@ -40,6 +40,10 @@ UseCaseArg = Annotated[
         "ui_asset -> ui_assets/, style_series -> style_series/."
     ),
 ]
+DryRunArg = Annotated[
+    bool,
+    Field(description="True: return the worst-case cost estimate (and the budgets) without calling OpenAI."),
+]
 WaitArg = Annotated[
     float | None,
     Field(
@@ -110,6 +114,11 @@ class GenerationOutput(ToolOutput):
     use_case: str | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
     usage: dict[str, Any] = Field(default_factory=dict)
+    cost: dict[str, Any] | None = Field(
+        default=None,
+        description="What the OpenAI calls cost: usd (null when a model has no price), prices_checked, per call "
+        "tokens. With dry_run: the worst-case estimate and the budgets, nothing generated.",
+    )
     response_id: str | None = None
     preview: str | None = Field(default=None, description="What the inline preview image is.")
     next_step: str | None = None
@@ -139,6 +148,7 @@ class SessionOutput(ToolOutput):
 
 class TurnOut(BaseModel):
     turn: int
+    cost_usd: float | None = None
     prompt: str
     status: str
     created_at: str
@@ -149,6 +159,7 @@ class TurnOut(BaseModel):
 
 
 class SessionStatusOutput(ToolOutput):
+    total_cost_usd: float | None = Field(default=None, description="Every priced turn of the session together.")
     session: SessionOut | None = None
     turns: list[TurnOut] = Field(default_factory=list)
     images: list[ImageOut] = Field(default_factory=list)
@@ -173,6 +184,7 @@ class ServerStatsOutput(ToolOutput):
     openai_latency: dict[str, float | int] = Field(default_factory=dict)
     images_total: int | None = None
     memory_rss_mb: float | None = None
+    spend: dict[str, Any] = Field(default_factory=dict, description="Spend today and this month, and the budgets.")
     workspace: str | None = None
     api_key_configured: bool | None = None
     defaults: dict[str, Any] = Field(default_factory=dict)

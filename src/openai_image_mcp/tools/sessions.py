@@ -11,7 +11,7 @@ from pydantic import Field
 from openai_image_mcp.service.facade import ImageService
 from openai_image_mcp.tools import results
 from openai_image_mcp.tools.caller import caller
-from openai_image_mcp.tools.render import image_out, session_out, turn_out
+from openai_image_mcp.tools.render import image_out, session_out, turn_cost, turn_out
 from openai_image_mcp.tools.schemas import (
     CREATES_SESSION,
     READ_ONLY,
@@ -73,6 +73,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
             rec, turns, images = await service.session_status(caller(), session_id)
             return results.success(
                 SessionStatusOutput(
+                    total_cost_usd=round(sum(c for t in turns if (c := turn_cost(t)) is not None), 6),
                     session=session_out(rec, timeout),
                     turns=[turn_out(t) for t in turns],
                     images=[image_out(i) for i in images],
