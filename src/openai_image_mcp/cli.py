@@ -1,5 +1,6 @@
 """The ``openai-image-mcp`` command: serve over stdio (default) or Streamable HTTP, show the settings,
-and manage the static tokens of the HTTP transport."""
+manage the static tokens of the HTTP transport, check the installation (``doctor``) and print or write a
+client's configuration (``install``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from openai_image_mcp import __version__
+from openai_image_mcp.setup import CLIENT_NAMES, DEFAULT_NAME
 
 if TYPE_CHECKING:
     from openai_image_mcp.core.settings import Settings
@@ -35,10 +37,31 @@ def _parser() -> argparse.ArgumentParser:
         "--stateless", action="store_true", help="HTTP: no Mcp-Session-Id for 2025 clients (for round-robin replicas)"
     )
     sub.add_parser("config", help="print the effective settings as JSON (the key is masked)")
+    doctor = sub.add_parser(
+        "doctor", help="check the key, the models, the workspace and the settings; exit 1 if a check fails"
+    )
+    doctor.add_argument("--json", action="store_true", help="print {checks: [{name, status, message, fix}], ok}")
+    install = sub.add_parser(
+        "install", help="print the configuration for claude-desktop, claude-code, cursor or vscode (--write: merge it)"
+    )
+    install.add_argument("client", choices=CLIENT_NAMES, help="the MCP client to configure")
+    install.add_argument(
+        "--write",
+        action="store_true",
+        help="merge the entry into the client's config file (a timestamped backup of the old file is kept)",
+    )
+    install.add_argument(
+        "--name", default=DEFAULT_NAME, help=f"the server's name in the client (default {DEFAULT_NAME})"
+    )
+    install.add_argument("--config", type=Path, help="the client's config file (default: where the client reads it)")
     token = sub.add_parser("token", help="manage the static bearer tokens of the HTTP transport")
-    token.add_argument("--file", type=Path, help="the tokens file (default: OPENAI_IMAGE_MCP_TOKENS_FILE)")
+    file_help = "the tokens file (default: OPENAI_IMAGE_MCP_TOKENS_FILE)"
+    token.add_argument("--file", type=Path, help=file_help)
+    # --file also after the subcommand (token add NAME --file F); SUPPRESS keeps the value given before it
+    file_option = argparse.ArgumentParser(add_help=False)
+    file_option.add_argument("--file", type=Path, default=argparse.SUPPRESS, help=file_help)
     tsub = token.add_subparsers(dest="token_command", required=True)
-    add = tsub.add_parser("add", help="create a token for a principal; it is printed once")
+    add = tsub.add_parser("add", parents=[file_option], help="create a token for a principal; it is printed once")
     add.add_argument("name", help="the principal (user or agent) the token authenticates")
     add.add_argument(
         "--scope",
@@ -46,8 +69,8 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="images:read, images:generate or admin (repeatable; default: images:read images:generate)",
     )
-    tsub.add_parser("list", help="list the principals and their scopes (never the tokens)")
-    revoke = tsub.add_parser("revoke", help="remove every token of a principal")
+    tsub.add_parser("list", parents=[file_option], help="list the principals and their scopes (never the tokens)")
+    revoke = tsub.add_parser("revoke", parents=[file_option], help="remove every token of a principal")
     revoke.add_argument("name")
     return p
 
@@ -67,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         settings = Settings()
     except ValidationError as exc:
+        if args.command == "doctor":
+            from openai_image_mcp.setup import doctor
+
+            raise SystemExit(doctor.invalid_settings(exc, as_json=args.json)) from exc
         sys.stderr.write(f"openai-image-mcp: invalid configuration:\n{exc}\n")
         raise SystemExit(EXIT_CONFIG) from exc
     configure_logging(settings.log_level, settings.log_format, [settings.api_key or ""])
@@ -79,17 +106,31 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.command == "token":
         _token(args, settings.tokens_file)
         return
+    if args.command == "doctor":
+        from openai_image_mcp.setup import doctor
+
+        raise SystemExit(doctor.main(settings, as_json=args.json))
+    if args.command == "install":
+        from openai_image_mcp.setup import install
+
+        raise SystemExit(install.main(args, settings))
     if getattr(args, "transport", "stdio") == "http":
         _serve_http(settings, args)
         return
+    from openai_image_mcp.core.errors import NotConfigured
     from openai_image_mcp.server import create_server
 
-    create_server(settings).run()
+    try:
+        server = create_server(settings)
+    except NotConfigured as exc:
+        raise _fail(exc.message) from exc
+    server.run()
 
 
 def _serve_http(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
+    from openai_image_mcp.core.errors import NotConfigured
     from openai_image_mcp.web.app import UnsafeBind, build_http_app
     from openai_image_mcp.web.tokenfile import TokenFileError
 
@@ -103,6 +144,8 @@ def _serve_http(settings: Settings, args: argparse.Namespace) -> None:
         )
     except UnsafeBind as exc:
         raise _fail(str(exc)) from exc
+    except NotConfigured as exc:
+        raise _fail(exc.message) from exc
     except (TokenFileError, OSError) as exc:
         raise _fail(f"cannot read the tokens file: {exc}") from exc
     config = uvicorn.Config(

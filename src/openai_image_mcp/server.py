@@ -16,7 +16,7 @@ import anyio
 from mcp.server import MCPServer
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
-from mcp.types import Resource
+from mcp.types import Resource, Tool
 
 from openai_image_mcp import __version__
 from openai_image_mcp.core.clock import Clock
@@ -25,6 +25,7 @@ from openai_image_mcp.providers.base import ImageProvider
 from openai_image_mcp.service.facade import ImageService
 from openai_image_mcp.store.ports import BlobStore, StateStore
 from openai_image_mcp.tools import register_tools
+from openai_image_mcp.tools.compact import compact_tool
 from openai_image_mcp.tools.middleware import ToolCallMiddleware
 from openai_image_mcp.tools.resources import dynamic_resources, register_resources
 
@@ -43,10 +44,17 @@ class ImageMCPServer(MCPServer[ImageService]):
     def __init__(self, service: ImageService, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._service = service
+        self._compact_tools: list[Tool] | None = None
 
     @property
     def service(self) -> ImageService:
         return self._service
+
+    async def list_tools(self) -> list[Tool]:
+        """The registered tools, with model-facing definitions kept small (:mod:`openai_image_mcp.tools.compact`)."""
+        if self._compact_tools is None:
+            self._compact_tools = [compact_tool(t) for t in await super().list_tools()]
+        return list(self._compact_tools)
 
     async def list_resources(self) -> list[Resource]:
         return [*await super().list_resources(), *await dynamic_resources(self._service)]

@@ -91,7 +91,7 @@ async def test_session_limit_names_the_idle_sessions(settings: Settings, fake: F
 @pytest.mark.parametrize(
     "args",
     [
-        {"size": "99x99"},
+        {"size": "99 by 99"},
         {"quality": "ultra"},
         {"background": "checkerboard"},
         {"output_format": "gif"},
@@ -102,6 +102,16 @@ async def test_session_limit_names_the_idle_sessions(settings: Settings, fake: F
 async def test_bad_arguments_never_reach_openai(client: Client, fake: FakeOpenAI, args: dict[str, Any]) -> None:
     err = error_of(await client.call_tool("generate_image", {"prompt": "a fox", **args}))
     assert err["error_type"] == "invalid_arguments"
+    assert fake.requests == []
+
+
+async def test_a_custom_size_outside_openais_rules_is_refused_with_the_nearest_size(
+    client: Client, fake: FakeOpenAI
+) -> None:
+    err = error_of(await client.call_tool("generate_image", {"prompt": "a fox", "size": "99x99"}))
+    assert err["error_type"] == "invalid_input" and "nearest allowed size is" in err["error"]
+    err = error_of(await client.call_tool("generate_image", {"prompt": "a fox", "size": "1920x1080"}))
+    assert "multiples of 16" in err["error"] and "1920x1088" in err["error"]
     assert fake.requests == []
 
 

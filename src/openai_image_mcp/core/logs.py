@@ -19,6 +19,10 @@ call_context: contextvars.ContextVar[dict[str, str] | None] = contextvars.Contex
 
 _BASE64_RUN = re.compile(r"(?:data:[\w/+.-]+;base64,)?[A-Za-z0-9+/]{160,}={0,2}")
 _KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9_-]{8,}")
+#: Signed download/upload links are credentials until they expire (uvicorn's access log writes the path).
+_LINK = re.compile(r"/(download|upload)/[A-Za-z0-9_.=-]{16,}")
+#: Static bearer tokens.
+_TOKEN_LIKE = re.compile(r"\boim_[A-Za-z0-9_-]{16,}")
 _HANDLER_NAME = "openai-image-mcp"
 #: Longer messages are cut (the OpenAI SDK logs whole request bodies at DEBUG, uploads included).
 MAX_MESSAGE = 4_000
@@ -40,6 +44,8 @@ class RedactingFilter(logging.Filter):
         for secret in self._secrets:
             text = text.replace(secret, "[redacted key]")
         text = _KEY_LIKE.sub("sk-[redacted]", text)
+        text = _TOKEN_LIKE.sub("oim_[redacted]", text)
+        text = _LINK.sub(lambda m: f"/{m.group(1)}/[redacted link]", text)
         text = _BASE64_RUN.sub(lambda m: f"[base64 data, {len(m.group(0))} chars]", text)
         if len(text) > MAX_MESSAGE:
             text = f"{text[:MAX_MESSAGE]}... [{len(text) - MAX_MESSAGE} more characters cut]"

@@ -26,6 +26,13 @@ def default_workspace() -> Path:
     return user_data_path("openai-image-mcp", appauthor=False)
 
 
+def split_folders(value: str, *, windows: bool) -> list[str]:
+    """``OPENAI_IMAGE_MCP_ALLOWED_INPUT_DIRS`` as folders: split on ``;`` on Windows (``:`` is part of a drive,
+    as in ``C:\\Pictures``), on ``:`` or ``;`` elsewhere."""
+    parts = value.split(";") if windows else value.replace(";", ":").split(":")
+    return [p.strip() for p in parts if p.strip()]
+
+
 class Settings(BaseSettings):
     """Server configuration. Field docs are the configuration reference."""
 
@@ -206,9 +213,8 @@ class Settings(BaseSettings):
     def input_roots(self) -> list[Path]:
         """The workspace first, then the configured folders, resolved (symlinks followed)."""
         roots = [self.workspace]
-        for part in self.allowed_input_dirs.replace(";", os.pathsep).split(os.pathsep):
-            if part.strip():
-                roots.append(Path(part.strip()).expanduser().resolve())
+        for part in split_folders(self.allowed_input_dirs, windows=os.name == "nt"):
+            roots.append(Path(part).expanduser().resolve())
         return roots
 
     @property

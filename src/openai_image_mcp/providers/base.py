@@ -34,6 +34,10 @@ class ImageProvider(Protocol):
         """Delete an uploaded file; a file that is already gone is not an error."""
         ...
 
+    async def list_models(self) -> dict[str, str | None]:
+        """The models this key can use, with their announced shutdown date (``YYYY-MM-DD``) or None."""
+        ...
+
     async def aclose(self) -> None:
         """Release connections."""
         ...

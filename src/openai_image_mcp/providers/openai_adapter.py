@@ -224,6 +224,21 @@ class OpenAIProvider:
             raise map_exception(exc) from exc
         return str(created.id)
 
+    async def list_models(self) -> dict[str, str | None]:
+        try:
+            with anyio.fail_after(30):
+                page = await self._client.models.list()
+        except TimeoutError as exc:
+            raise errors.ProviderTimeout("Listing the models timed out.") from exc
+        except openai.OpenAIError as exc:
+            raise map_exception(exc) from exc
+        out: dict[str, str | None] = {}
+        for model in page.data:
+            extra = model.model_extra or {}
+            value = extra.get("shutdown_date")
+            out[str(model.id)] = str(value) if value else None
+        return out
+
     async def delete_file(self, file_id: str) -> None:
         try:
             with anyio.fail_after(30):

@@ -104,10 +104,11 @@ class Editor:
                 )
 
             return await gen.in_session(
-                principal, session_id, prompt, options, progress, use_case="edit", attach=attach
-            )
+                principal, session_id, prompt, options, progress, use_case="edit", attach=attach,
+                input_images=1 + len(references) + (1 if mask else 0),
+            )  # fmt: skip
         model = self._settings.image_model
-        check_options(model, options)
+        warning = check_options(model, options, gen.catalog)
         loaded = await self._attacher.load_many(principal, [image, *references])
         mask_png, lineage = await self._attacher.edit_inputs(principal, loaded[0], loaded[1:], mask)
         request = EditRequest(
@@ -130,7 +131,7 @@ class Editor:
         refs = [self._edit_ref(prompt, options.output_format) for _ in result.images]
         return await gen.filer.persist(
             result, progress, prompt=prompt, options=options, model=model, image_model=model, use_case="edit",
-            refs=refs, owner=principal.name, lineage=lineage, cost=spending.summary(),
+            refs=refs, owner=principal.name, lineage=lineage, cost=spending.summary(), warning=warning,
         )  # fmt: skip
 
     def _edit_ref(self, prompt: str, ext: str) -> str:
@@ -155,7 +156,7 @@ class Editor:
         if session_id:
             return await gen.in_session(
                 principal, session_id, prompt, ImageOptions(), progress, use_case="edit",
-                attach=lambda session: attacher.for_turn(principal, session, target=image),
+                attach=lambda session: attacher.for_turn(principal, session, target=image), input_images=1,
             )  # fmt: skip
         spec = gen.spec(
             principal, progress, image_model=settings.image_model, mainline_model=settings.mainline_model,

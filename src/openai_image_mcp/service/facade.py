@@ -28,6 +28,7 @@ from openai_image_mcp.service.budget import Budget
 from openai_image_mcp.service.editing import Editor
 from openai_image_mcp.service.filing import Filer
 from openai_image_mcp.service.generation import Generator
+from openai_image_mcp.service.image_models import ModelCatalog
 from openai_image_mcp.service.inputs import InputResolver
 from openai_image_mcp.service.jobs import Job, JobManager, Listener
 from openai_image_mcp.service.lifecycle import Lifecycle
@@ -84,10 +85,12 @@ class ImageService:
             request_timeout=settings.request_timeout,
         )  # fmt: skip
         filer = Filer(settings=settings, state=state, blobs=blobs, stats=self.stats, cpu=cpu, clock=clock)
+        self.catalog = ModelCatalog()
         self.budget = Budget(settings=settings, ledger=state.ledger, stats=self.stats, clock=clock)
         self.generator = Generator(
             settings=settings, state=state, blobs=blobs, sessions=self.sessions, attacher=self.attacher, filer=filer,
-            provider=self.provider, budget=self.budget, locks=SessionLocks(), stats=self.stats, clock=clock,
+            provider=self.provider, budget=self.budget, catalog=self.catalog, locks=SessionLocks(), stats=self.stats,
+            clock=clock,
         )  # fmt: skip
         self.editor = Editor(
             settings=settings, generator=self.generator, attacher=self.attacher, sessions=self.sessions, state=state,
@@ -104,6 +107,7 @@ class ImageService:
         self.lifecycle = Lifecycle(
             settings=settings, state=state, blobs=blobs, jobs=self.jobs, provider=self.provider,
             sessions=self.sessions, attacher=self.attacher, transfers=self.transfers, stats=self.stats, clock=clock,
+            catalog=self.catalog,
         )  # fmt: skip
         self.fair_use = FairUse(
             per_minute=settings.rate_limit_per_minute, concurrent=settings.max_concurrent_per_principal, clock=clock
@@ -175,7 +179,9 @@ class ImageService:
         return await self._submit(
             who,
             "generate_image_in_session",
-            lambda job: self.generator.in_session(who, session_id, prompt, options, job, attach=attach),
+            lambda job: self.generator.in_session(
+                who, session_id, prompt, options, job, attach=attach, input_images=len(refs) + (1 if mask else 0)
+            ),
             session_id,
         )
 
@@ -343,6 +349,13 @@ class ImageService:
     # -- stats -----------------------------------------------------------------------------
     async def server_stats(self, who: Principal) -> dict[str, Any]:
         st, owner = self.stats, who.owner_filter
+        if who.remote and not who.is_admin:  # the process-wide figures would show other users' activity
+            return {
+                "uptime_seconds": st.uptime_seconds(),
+                "sessions": await self.state.sessions.counts(owner=owner),
+                "images_total": await self.state.images.count(owner=owner),
+                "spend": await self.usage.spend(who),
+            }
         return {
             "pid": None if who.remote else os.getpid(),
             "uptime_seconds": st.uptime_seconds(),

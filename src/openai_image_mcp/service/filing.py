@@ -62,6 +62,7 @@ class Filer:
         turn: TurnRecord | None = None,
         lineage: dict[str, Any] | None = None,
         cost: dict[str, Any] | None = None,
+        warning: str | None = None,
     ) -> Generation:
         await progress.report(90, "saving the image")
         params = options.as_dict()
@@ -121,6 +122,7 @@ class Filer:
             images=saved, model=model, image_model=image_model, use_case=use_case, params=params,
             response_id=result.response_id, model_text=result.model_text, usage=result.usage,
             session_id=session.id if session else None, turn=turn.seq if turn else None, cost=cost,
+            warnings=(warning,) if warning else (),
         )  # fmt: skip
 
     @staticmethod

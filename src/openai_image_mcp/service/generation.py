@@ -32,6 +32,7 @@ from openai_image_mcp.service.attachments import Attacher, Attachments
 from openai_image_mcp.service.budget import Budget, CallSpec, Spending
 from openai_image_mcp.service.conversation import build_turn
 from openai_image_mcp.service.filing import Filer
+from openai_image_mcp.service.image_models import ModelCatalog
 from openai_image_mcp.service.layout import session_image_parts, use_case_key
 from openai_image_mcp.service.options import check_options, is_images_api_model
 from openai_image_mcp.service.outcome import Generation, Progress, Silent, check_prompt
@@ -63,6 +64,7 @@ class Generator:
         filer: Filer,
         provider: ProviderHandle,
         budget: Budget,
+        catalog: ModelCatalog,
         locks: SessionLocks,
         stats: ServerStats,
         clock: Clock,
@@ -75,6 +77,7 @@ class Generator:
         self.filer = filer
         self.provider = provider
         self.budget = budget
+        self.catalog = catalog
         self._locks = locks
         self._stats = stats
         self._clock = clock
@@ -95,15 +98,16 @@ class Generator:
         *,
         use_case: str = "general",
         attach: Callable[[SessionRecord], Awaitable[Attachments]] | None = None,
+        input_images: int = 0,
     ) -> Generation:
         """A turn of a session. ``attach`` prepares the images it shows OpenAI (edits, references, masks);
         a promoted session's seed image is attached to its first turn."""
         prompt = check_prompt(prompt)
         session = await self._sessions.active(principal, session_id)
-        check_options(session.image_model, options)
+        warning = check_options(session.image_model, options, self.catalog)
         spec = self.spec(
             principal, progress, image_model=session.image_model, mainline_model=session.model, options=options,
-            input_images=1 if attach is not None or session.pending_image_id else 0, prompt=prompt,
+            input_images=input_images + shown_again(session), prompt=prompt,
             session_id=session_id,
         )  # fmt: skip
         await self.budget.check(spec)  # before anything is uploaded or sent
@@ -142,6 +146,7 @@ class Generator:
                     result, progress, prompt=prompt, options=options, model=session.model,
                     image_model=session.image_model, use_case=use_case, refs=refs, owner=session.owner,
                     session=session, turn=turn, lineage=attachments.lineage, cost=spending.summary(),
+                    warning=warning,
                 )  # fmt: skip
             except errors.ImageServerError as exc:
                 with anyio.CancelScope(shield=True):
@@ -183,7 +188,7 @@ class Generator:
         model = model or self.settings.mainline_model
         images_api = is_images_api_model(model)
         image_model = model if images_api else self.settings.image_model
-        check_options(image_model, options)
+        warning = check_options(image_model, options, self.catalog)
         spec = self.spec(
             principal, progress, image_model=image_model, mainline_model=None if images_api else model,
             options=options, prompt=prompt,
@@ -212,7 +217,7 @@ class Generator:
         ]
         return await self.filer.persist(
             result, progress, prompt=prompt, options=options, model=model, image_model=image_model,
-            use_case=use_case, refs=refs, owner=principal.name, cost=spending.summary(),
+            use_case=use_case, refs=refs, owner=principal.name, cost=spending.summary(), warning=warning,
         )  # fmt: skip
 
     # -- steps -----------------------------------------------------------------------------
@@ -291,6 +296,11 @@ class Generator:
                 session, prompt, options, store=store, history=history, latest_image=image, force_replay=True
             )
         return replace(req, partial_images=self.partials_for(progress))
+
+
+def shown_again(session: SessionRecord) -> int:
+    """The session's latest image, which a turn shows OpenAI again (chained or attached): one input image."""
+    return 1 if session.image_count > 0 or session.last_response_id or session.pending_image_id else 0
 
 
 def _attached(req: TurnRequest, att: Attachments) -> TurnRequest:

@@ -20,8 +20,8 @@ import re
 import stat
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import unquote as unquote_url
 from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 from openai_image_mcp.core.errors import ImageTooLarge, InputFileNotFound, InvalidInput, PathNotAllowed
 from openai_image_mcp.core.refs import unquote
@@ -31,6 +31,24 @@ from openai_image_mcp.imaging.validate import HeaderReader, LoadedImage, validat
 #: ``//`` (``data:image/png;base64,...``, ``file:/x``). Any other ``word:`` starts a file name.
 _URL_RE = re.compile(r"([a-z][a-z0-9+.-]+)://|(data|file|blob|javascript|mailto):", re.IGNORECASE)
 _MB = 1024 * 1024
+WINDOWS = os.name == "nt"
+_DRIVE = re.compile(r"/?([A-Za-z]):[/\\]?")
+
+
+def file_uri_path(uri_path: str, *, windows: bool) -> str:
+    """The local path of a ``file://`` URI's path part, percent-decoded.
+
+    On Windows ``/C:/Users/me/a.png`` (from ``file:///C:/Users/me/a.png``) is ``C:\\Users\\me\\a.png``;
+    elsewhere the path is kept as is (``/C:/x`` is then an ordinary, odd POSIX path).
+    """
+    decoded = unquote_url(uri_path)
+    if not windows:
+        return decoded
+    match = _DRIVE.match(decoded)
+    if match:
+        rest = decoded[match.end() :]
+        return f"{match.group(1).upper()}:\\" + rest.replace("/", "\\")
+    return decoded.replace("/", "\\")
 
 
 class InputResolver:
@@ -111,7 +129,7 @@ class InputResolver:
                     f"{text!r} names the host {parts.netloc!r}; only local files are accepted "
                     "(file:///path or file://localhost/path)."
                 )
-            path = url2pathname(parts.path)
+            path = file_uri_path(parts.path, windows=WINDOWS)
             if not path or "\x00" in path:
                 raise InvalidInput(f"{text!r} does not name a usable local path.")
             return path

@@ -11,6 +11,7 @@ from openai_image_mcp.core import errors
 from openai_image_mcp.core.clock import Clock
 from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.service.attachments import Attacher
+from openai_image_mcp.service.image_models import ModelCatalog
 from openai_image_mcp.service.jobs import JobManager
 from openai_image_mcp.service.runtime import ProviderHandle
 from openai_image_mcp.service.sessions import SessionBook
@@ -19,6 +20,9 @@ from openai_image_mcp.service.transfer import Transfers
 from openai_image_mcp.store.ports import BlobStore, StateStore
 
 log = logging.getLogger(__name__)
+
+#: How often the models' shutdown dates are refreshed from OpenAI (seconds).
+MODELS_EVERY = 86_400.0
 
 
 class Lifecycle:
@@ -35,6 +39,7 @@ class Lifecycle:
         transfers: Transfers,
         stats: ServerStats,
         clock: Clock,
+        catalog: ModelCatalog,
     ) -> None:
         self._settings = settings
         self._state = state
@@ -46,6 +51,7 @@ class Lifecycle:
         self._transfers = transfers
         self._stats = stats
         self._clock = clock
+        self._catalog = catalog
         self._ready = anyio.Event()
         self._start_error: errors.ImageServerError | None = None
 
@@ -88,10 +94,12 @@ class Lifecycle:
 
     async def housekeeping(self, every: float = 60.0) -> None:
         """Runs for the server's life, off the start-up path: removes what a crash left (hidden temporary
-        files, old partial previews), then every minute expires idle sessions and deletes their uploads."""
+        files, old partial previews), then every minute expires idle sessions and deletes their uploads, and
+        once a day (the first time a minute after start) refreshes the models' shutdown dates from OpenAI."""
         await self._ready.wait()
         if self._start_error is not None:
             return
+        refreshed = -MODELS_EVERY
         removed = await self._blobs.sweep(older_than=self._stats.started_at)
         if removed:
             log.warning("removed %d temporary file(s) left by an earlier crash", removed)
@@ -100,8 +108,25 @@ class Lifecycle:
             try:
                 await self._sessions.expire_idle()
                 await self.cleanup_uploads()
+                if self._clock.monotonic() - refreshed >= MODELS_EVERY:
+                    refreshed = self._clock.monotonic()
+                    await self.refresh_models()
             except errors.ImageServerError as exc:
                 log.warning("housekeeping failed: %s", exc)
+
+    async def refresh_models(self) -> None:
+        """Shutdown dates from ``GET /v1/models`` (best effort: the table in the package stands otherwise)."""
+        if not self._settings.api_key:
+            return
+        try:
+            with anyio.fail_after(15):
+                provider = await self._provider.get()
+                changed = self._catalog.merge_shutdowns(await provider.list_models())
+        except (errors.ImageServerError, TimeoutError) as exc:
+            log.info("could not refresh the model list from OpenAI: %s", exc)
+            return
+        if changed:
+            log.info("OpenAI announced %d new model shutdown date(s)", changed)
 
     async def cleanup_uploads(self) -> None:
         """Delete the OpenAI files of closed and expired sessions (best effort: retried later)."""

@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from openai_image_mcp.core import errors
-from openai_image_mcp.core.models import BASE_SIZES, ImageOptions
+from openai_image_mcp.core.models import ImageOptions
+from openai_image_mcp.service.image_models import ModelCatalog
 
 
 def is_images_api_model(model: str) -> bool:
-    """Image model names (``gpt-image-*``, ``chatgpt-image-*``) take the Images API path."""
-    return "image" in model.lower()
+    """Image model names (``gpt-image-*``, ``chatgpt-image-*``, ``dall-e-*``) take the Images API path."""
+    name = model.lower()
+    return "image" in name or name.startswith("dall-e")
 
 
-def check_options(image_model: str, options: ImageOptions) -> None:
-    """Reject combinations OpenAI would refuse, before any call is made."""
+def check_options(
+    image_model: str, options: ImageOptions, catalog: ModelCatalog | None = None, *, today: date | None = None
+) -> str | None:
+    """Reject what OpenAI would refuse (a shut-down model, a size or quality the model does not take, a
+    transparent JPEG), before any call is made; returns a warning for a model about to be shut down."""
+    catalog = catalog or ModelCatalog()
+    warning = catalog.check(image_model, today=today)
     if options.background == "transparent" and options.output_format == "jpeg":
         raise errors.InvalidInput("background='transparent' needs output_format 'png' or 'webp' (JPEG has no alpha).")
-    if options.size not in BASE_SIZES and image_model.startswith(("gpt-image-1", "dall-e")):
-        raise errors.InvalidInput(
-            f"size '{options.size}' needs gpt-image-2 or newer; {image_model} accepts "
-            "auto, 1024x1024, 1536x1024 and 1024x1536."
-        )
+    catalog.check_size(image_model, options.size)
+    catalog.check_quality(image_model, options.quality)
     if options.output_compression is not None and options.output_format == "png":
         raise errors.InvalidInput("output_compression applies to jpeg and webp only.")
+    return warning
 
 
 def input_fidelity_for(image_model: str, requested: str | None) -> str | None:

@@ -46,6 +46,7 @@ class Generation:
     session_id: str | None = None
     turn: int | None = None
     cost: dict[str, Any] | None = None
+    warnings: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         """What the job row keeps, to rebuild the same result later (previews are made again)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
 from openai_image_mcp.core import errors
 from openai_image_mcp.core.models import Size
@@ -33,6 +33,21 @@ UIStyle = Literal[
 ]
 UISizePreset = Literal["auto", "square", "landscape", "portrait", "wide", "tall"]
 PlanBackground = Literal["transparent", "opaque", "auto"]
+
+# The original server's argument values, accepted as aliases of ours (README, "Tools").
+THEME_ALIASES: dict[str, UITheme] = {
+    "modern": "light",
+    "classic": "neutral",
+    "minimal": "neutral",
+    "playful": "colorful",
+}
+STYLE_ALIASES: dict[str, UIStyle] = {"outline": "line_art", "filled": "flat"}
+SIZE_ALIASES: dict[str, str] = {"small": "square", "standard": "auto", "large": "large"}
+ANGLE_ALIASES: dict[str, ProductAngle] = {"three-quarter": "three_quarter", "top": "top_down"}
+ProductAngleArg = Literal[ProductAngle, "three-quarter", "top"]
+UIThemeArg = Literal[UITheme, "modern", "classic", "minimal", "playful"]
+UIStyleArg = Literal[UIStyle, "outline", "filled"]
+UISizePresetArg = Literal[UISizePreset, "small", "standard", "large"]
 
 PRODUCT_BACKGROUNDS: tuple[ProductBackground, ...] = get_args(ProductBackground)
 PRODUCT_ANGLES: tuple[ProductAngle, ...] = get_args(ProductAngle)
@@ -115,14 +130,15 @@ def plan_product(
     product_description: str,
     *,
     background_type: ProductBackground = "white",
-    angle: ProductAngle = "three_quarter",
+    angle: ProductAngleArg = "three_quarter",
     lighting: ProductLighting = "studio",
     batch_count: int = 1,
 ) -> ProductPlan:
     """A product photographer's brief per image, plus the parameters for OpenAI."""
     product = _text(product_description, "product_description")
+    view = cast(ProductAngle, ANGLE_ALIASES.get(angle, angle))
     _choice(background_type, PRODUCT_BACKGROUNDS, "background_type")
-    _choice(angle, PRODUCT_ANGLES, "angle")
+    _choice(view, PRODUCT_ANGLES, "angle")
     _choice(lighting, PRODUCT_LIGHTING, "lighting")
     if isinstance(batch_count, bool) or not 1 <= batch_count <= MAX_PRODUCT_BATCH:
         raise InvalidPreset(f"batch_count must be 1 to {MAX_PRODUCT_BATCH}, got {batch_count!r}.")
@@ -130,7 +146,7 @@ def plan_product(
     base = [
         "Professional product photograph for an online store.",
         f"Product: {product}",
-        f"Camera: {_ANGLES[angle]}.",
+        f"Camera: {_ANGLES[view]}.",
         f"Lighting: {_LIGHTING[lighting]}.",
         f"Background: {_BACKDROPS[background_type]}.",
     ]
@@ -243,28 +259,40 @@ def ui_size(asset_type: UIAssetType, size_preset: UISizePreset, image_model: str
     return large if supports_large_sizes(image_model) else base
 
 
+def large_size(asset_type: UIAssetType, image_model: str) -> Size:
+    """The original's ``large``: the asset's usual shape at the largest common size the model takes."""
+    preset = _AUTO_PRESET[asset_type]
+    if preset == "square":
+        return "2048x2048" if supports_large_sizes(image_model) else "1024x1024"
+    return ui_size(asset_type, preset, image_model)
+
+
 def plan_ui_asset(
     asset_type: UIAssetType,
     description: str,
     *,
-    theme: UITheme = "light",
-    style_preset: UIStyle = "flat",
-    size_preset: UISizePreset = "auto",
+    theme: UIThemeArg = "light",
+    style_preset: UIStyleArg = "flat",
+    size_preset: UISizePresetArg = "auto",
     image_model: str,
     background: PlanBackground | None = None,
 ) -> UIPlan:
     """A UI designer's brief for one asset, plus the parameters for OpenAI."""
     subject = _text(description, "description")
-    _choice(asset_type, UI_ASSET_TYPES, "asset_type")
-    _choice(theme, UI_THEMES, "theme")
-    _choice(style_preset, UI_STYLES, "style_preset")
-    _choice(size_preset, UI_SIZE_PRESETS, "size_preset")
+    theme_name = cast(UITheme, THEME_ALIASES.get(theme, theme))
+    style = cast(UIStyle, STYLE_ALIASES.get(style_preset, style_preset))
+    large = size_preset == "large"
+    preset = cast(UISizePreset, SIZE_ALIASES.get(size_preset, size_preset))
+    _choice(theme_name, UI_THEMES, "theme")
+    _choice(style, UI_STYLES, "style_preset")
+    if not large:
+        _choice(preset, UI_SIZE_PRESETS, "size_preset")
     if background is not None:
         _choice(background, PLAN_BACKGROUNDS, "background")
 
     if background is None:
         background = "transparent" if asset_type in _TRANSPARENT_BY_DEFAULT else "opaque"
-    size = ui_size(asset_type, size_preset, image_model)
+    size = large_size(asset_type, image_model) if large else ui_size(asset_type, preset, image_model)
     width, height = (int(side) for side in size.split("x"))
     ratio = math.gcd(width, height)
     orientation = "square" if width == height else "portrait" if height > width else "landscape"
@@ -274,11 +302,11 @@ def plan_ui_asset(
         else "a wide composition with the subject on one side and generous negative space on the left or right "
         "for headline text"
     )
-    palette, surfaces = _THEMES[theme]
+    palette, surfaces = _THEMES[theme_name]
     lines = [
         _PURPOSES[asset_type].format(space=space),
         f"Subject: {subject}",
-        f"Style: {_STYLES[style_preset]}.",
+        f"Style: {_STYLES[style]}.",
         f"Palette: {palette}.",
     ]
     if background == "transparent":

@@ -63,6 +63,11 @@ class PriceTable:
                 extra = json.loads(override.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise errors.NotConfigured(f"Cannot read OPENAI_IMAGE_MCP_PRICES_FILE {override}: {exc}") from exc
+            if not isinstance(extra, dict) or not isinstance(extra.get("models", {}), dict):
+                raise errors.NotConfigured(
+                    f'OPENAI_IMAGE_MCP_PRICES_FILE {override} must be a JSON object with a "models" object '
+                    "(model name -> prices per 1M tokens), like the packaged prices.json."
+                )
             models.update(_models(extra.get("models", {}), str(override)))
             checked = str(extra.get("checked", checked))
         return cls(checked, models)
@@ -74,6 +79,8 @@ def _models(raw: dict[str, Any], source: str) -> dict[str, Prices | None]:
         if entry is None:
             out[name] = None
             continue
+        if not isinstance(entry, dict):
+            raise errors.NotConfigured(f"{source}: the prices of {name!r} must be an object of numbers, or null.")
         try:
             out[name] = Prices(**{k: float(v) for k, v in entry.items()})
         except (TypeError, ValueError) as exc:

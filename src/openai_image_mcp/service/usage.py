@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -11,6 +12,7 @@ from openai_image_mcp.core.models import ImageOptions, iso_utc
 from openai_image_mcp.core.principal import Principal
 from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.service.budget import Budget, period_start
+from openai_image_mcp.service.generation import shown_again
 from openai_image_mcp.service.pricing import estimate
 from openai_image_mcp.service.sessions import SessionBook
 from openai_image_mcp.store.ports import LedgerRepo
@@ -22,9 +24,13 @@ Period = Literal["today", "month"]
 def _moment(value: str, name: str) -> float:
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise errors.InvalidInput(f"{name} must be an ISO date or date-time, such as 2026-11-24.") from exc
-    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()
+        moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+        stamp = moment.timestamp()
+        if not 0 <= stamp < 253_402_300_800:  # 1970 to year 9999: what the ledger's times can be
+            raise ValueError(value)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise errors.InvalidInput(f"{name} must be an ISO date or date-time from 1970 on, such as 2026-11-24.") from exc
+    return stamp
 
 
 class UsageBook:
@@ -62,6 +68,7 @@ class UsageBook:
         model: str | None = None,
         images_api: bool = False,
         n: int = 1,
+        calls: int = 1,
         input_images: int = 0,
         prompt: str = "",
     ) -> dict[str, Any]:
@@ -70,6 +77,7 @@ class UsageBook:
         if session_id:
             session = await self._sessions.active(who, session_id)
             image_model, mainline = session.image_model, session.model
+            input_images += shown_again(session)
         elif model and "image" in model.lower():
             image_model, mainline = model, None
         else:
@@ -79,6 +87,8 @@ class UsageBook:
             size=options.size, n=n, partial_images=s.partial_images, input_images=input_images,
             prompt_chars=len(prompt),
         )  # fmt: skip
+        if calls > 1 and worst.usd is not None:  # separate calls, each paying for its own prompt
+            worst = replace(worst, usd=worst.usd * calls)
         budgets = await self.budgets(who)
         fits = worst.usd is not None and all(b["remaining_usd"] >= worst.usd for b in budgets)
         refused = bool(budgets) and (not fits if worst.usd is not None else not s.allow_unpriced)
@@ -90,7 +100,7 @@ class UsageBook:
             "image_model": image_model,
             "mainline_model": mainline,
             "unpriced_models": list(worst.unpriced),
-            "worst_case": f"quality {options.quality}, size {options.size}, {n} image(s), "
+            "worst_case": f"quality {options.quality}, size {options.size}, {n * calls} image(s), "
             f"{s.partial_images} partial image(s), {input_images} input image(s)",
             "budgets": budgets,
             "would_be_refused": refused,

@@ -187,7 +187,9 @@ class LedgerRepo(Protocol):
         """Atomically: drop the reservation, book the calls."""
         ...
 
-    async def spent(self, *, owner: str | None, since: float) -> float: ...
+    async def spent(self, *, owner: str | None, since: float) -> float:
+        """Calls and reservations from the start of the UTC day holding ``since``."""
+        ...
 
     async def report(self, *, owner: str | None, since: float, until: float, group_by: str) -> list[dict[str, Any]]:
         """Calls in [since, until) grouped by day, month, session, model, principal or tool: key, calls, usd,

@@ -83,7 +83,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         limit: Annotated[int, Field(ge=1, le=100)] = 20,
         offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0,
     ) -> Annotated[CallToolResult, ImageListOutput]:
-        """Past images, newest first, with their paths, ids and prompts. Next: view_image to look at some."""
+        """Past images, newest first, filterable. Next: view_image."""
 
         async def body() -> CallToolResult:
             recs, total = await service.browse(
@@ -109,14 +109,12 @@ def register(mcp: MCPServer, service: ImageService) -> None:
             Field(
                 min_length=1,
                 max_length=MAX_VIEW,
-                description="Ids, resource URIs or file paths of images this server made. Several give one contact "
-                "sheet labelled 1..n.",
+                description="Image ids or URIs; several give one contact sheet labelled 1..n.",
             ),
         ],
         preview_size: Annotated[int, Field(ge=64, le=1024, description="Longest side of the preview, pixels.")] = 512,
     ) -> Annotated[CallToolResult, ViewOutput]:
-        """Look at stored images again, cheaply: a downscaled preview (or contact sheet) within the result budget,
-        with links to the full images."""
+        """Look at stored images again: a small preview, or one contact sheet of several."""
 
         async def body() -> CallToolResult:
             recs = await service.find_images(caller(), list(image_ids))

@@ -13,13 +13,13 @@ from pydantic import Field
 from openai_image_mcp.core.models import ImageOptions
 from openai_image_mcp.service.facade import ImageService
 from openai_image_mcp.service.presets import (
-    ProductAngle,
+    ProductAngleArg,
     ProductBackground,
     ProductLighting,
     UIAssetType,
-    UISizePreset,
-    UIStyle,
-    UITheme,
+    UISizePresetArg,
+    UIStyleArg,
+    UIThemeArg,
     plan_product,
     plan_ui_asset,
 )
@@ -44,9 +44,7 @@ from openai_image_mcp.tools.schemas import (
 )
 from openai_image_mcp.tools.usage import dry_run_result
 
-OptionalSession = Annotated[
-    str | None, Field(max_length=200, description="Optional: do it as a turn of this session, which continues from it.")
-]
+OptionalSession = Annotated[str | None, Field(max_length=200, description="Do it as a turn of this session.")]
 
 
 def register(mcp: MCPServer, service: ImageService) -> None:
@@ -60,14 +58,13 @@ def register(mcp: MCPServer, service: ImageService) -> None:
             str | None,
             Field(
                 max_length=4_096,
-                description="Optional mask: white (or transparent) = the area to change, black (or opaque) = keep. "
-                "Any size; converted to the alpha mask OpenAI expects at the image's size.",
+                description="Mask: white or transparent = change, black = keep; any size.",
             ),
         ] = None,
         quality: QualityArg = "auto",
         reference_image_paths: Annotated[
             list[str] | None,
-            Field(max_length=15, description="Up to 15 more images to draw from (style, objects, people)."),
+            Field(max_length=15, description="Up to 15 more images to draw from."),
         ] = None,
         size: SizeArg = "auto",
         background: BackgroundArg = "auto",
@@ -76,16 +73,17 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         dry_run: DryRunArg = False,
         wait_seconds: WaitArg = None,
     ) -> Annotated[CallToolResult, GenerationOutput]:
-        """Edit an image with a prompt, optionally only inside a mask and with reference images. Saved in edits/
-        (or in the session, when session_id is given) with the edited image recorded as its source."""
+        """Edit an image with a prompt, optionally inside a mask and with reference images; the source is kept in the
+        metadata."""
 
         async def body() -> CallToolResult:
             options = ImageOptions(size=size, quality=quality, background=background, output_format=output_format)
             refs = list(reference_image_paths or [])
             if dry_run:
                 estimate = await service.estimate(
-                    caller(), options, session_id=session_id, images_api=True, input_images=1 + len(refs), prompt=prompt
-                )
+                    caller(), options, session_id=session_id, images_api=True,
+                    input_images=1 + len(refs) + (1 if mask_path else 0), prompt=prompt,
+                )  # fmt: skip
                 return dry_run_result(estimate)
             job = await service.edit(
                 caller(), image_path, prompt, options, references=refs, mask=mask_path,
@@ -110,8 +108,8 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         dry_run: DryRunArg = False,
         wait_seconds: WaitArg = None,
     ) -> Annotated[CallToolResult, GenerationOutput]:
-        """The model looks at the image, writes a critique against the goals (returned as model_text), and draws
-        the improved image in the same call, keeping preserve_elements."""
+        """Critique an image against the goals (returned as model_text) and draw the improved version, keeping
+        preserve_elements."""
 
         async def body() -> CallToolResult:
             if dry_run:
@@ -138,8 +136,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         ],
         session_name: Annotated[str | None, Field(max_length=200)] = None,
     ) -> Annotated[CallToolResult, SessionOutput]:
-        """Start a session from an existing image (one of ours, or yours under an allowed folder): the next
-        generate_image_in_session refines that very image."""
+        """Start a session from an existing image; its next turn refines that image."""
 
         async def body() -> CallToolResult:
             session, seed = await service.promote(caller(), image_path, session_description, session_name)
@@ -161,19 +158,18 @@ def register(mcp: MCPServer, service: ImageService) -> None:
             str | None,
             Field(
                 max_length=200,
-                description="Optional: draw it as a turn of this session (batch_count 1), to refine it there.",
+                description="Draw it as a turn of this session (batch_count 1).",
             ),
         ] = None,
         background_type: ProductBackground = "white",
-        angle: ProductAngle = "three_quarter",
+        angle: ProductAngleArg = "three_quarter",
         lighting: ProductLighting = "studio",
         batch_count: Annotated[int, Field(ge=1, le=3, description="1-3 variations, drawn at the same time.")] = 1,
         quality: QualityArg = "auto",
         dry_run: DryRunArg = False,
         wait_seconds: WaitArg = None,
     ) -> Annotated[CallToolResult, GenerationOutput]:
-        """E-commerce product shots from presets (background, angle, lighting); 'transparent' gives a real alpha
-        channel. Saved under products/<product>/."""
+        """E-commerce product shots from presets (background, angle, lighting); transparent gives real alpha."""
 
         async def body() -> CallToolResult:
             plan = plan_product(
@@ -186,8 +182,8 @@ def register(mcp: MCPServer, service: ImageService) -> None:
             if dry_run:
                 options = ImageOptions(size=plan.size, quality=quality, background=plan.background)
                 estimate = await service.estimate(
-                    caller(), options, session_id=session_id, images_api=True, n=len(plan.prompts),
-                    prompt=plan.prompts[0],
+                    caller(), options, session_id=session_id, images_api=True, calls=len(plan.prompts),
+                    prompt=max(plan.prompts, key=len),
                 )  # fmt: skip
                 return dry_run_result(estimate)
             job = await service.product(caller(), product_description, plan, quality, session_id=session_id)
@@ -203,18 +199,18 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         ctx: Context,
         session_id: Annotated[
             str | None,
-            Field(max_length=200, description="Optional: draw it as a turn of this session, to refine it there."),
+            Field(max_length=200, description="Draw it as a turn of this session."),
         ] = None,
-        theme: UITheme = "light",
-        style_preset: UIStyle = "flat",
-        size_preset: UISizePreset = "auto",
+        theme: UIThemeArg = "light",
+        style_preset: UIStyleArg = "flat",
+        size_preset: UISizePresetArg = "auto",
         background: BackgroundArg | None = None,
         quality: QualityArg = "auto",
         dry_run: DryRunArg = False,
         wait_seconds: WaitArg = None,
     ) -> Annotated[CallToolResult, GenerationOutput]:
-        """Icons, logos, illustrations, backgrounds, heroes and more, in a theme and style. Icons and logos come on
-        a transparent background by default. Saved under ui_assets/<asset type>/."""
+        """Icons, logos, illustrations, backgrounds, heroes and more, in a theme and style; icons and logos transparent
+        by default."""
 
         async def body() -> CallToolResult:
             plan = plan_ui_asset(

@@ -41,16 +41,14 @@ def register(mcp: MCPServer, service: ImageService) -> None:
             str | None,
             Field(
                 max_length=4_096,
-                description="Optional image to work from (path under an allowed folder, or an image id / resource "
-                "URI). Uploaded once; later turns remember it.",
+                description="Image to work from (id, URI or allowed path); uploaded once.",
             ),
         ] = None,
         mask_image_path: Annotated[
             str | None,
             Field(
                 max_length=4_096,
-                description="Optional mask: white (or transparent) = the area to change. It applies to the reference "
-                "image if given, else to the session's latest image; any size, converted for OpenAI.",
+                description="Mask, white or transparent = change; for the reference, else the latest image.",
             ),
         ] = None,
         quality: QualityArg = "auto",
@@ -63,9 +61,8 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         wait_seconds: WaitArg = None,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, GenerationOutput]:
-        """Draw the next image of a session. The session remembers earlier turns, so a follow-up such as
-        "make it more blue" refines the latest image. Returns a small preview, a link to the full image
-        and its absolute path. Next: another turn, or get_session_status to review the session."""
+        """Draw the next image of a session; follow-ups like "make it more blue" refine the latest image. Returns a
+        preview, a link to the full image and its metadata."""
 
         async def body() -> CallToolResult:
             options = ImageOptions(
@@ -73,7 +70,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
                 output_compression=output_compression, moderation=moderation,
             )  # fmt: skip
             if dry_run:
-                refs = 1 if reference_image_path or mask_image_path else 0
+                refs = (1 if reference_image_path else 0) + (1 if mask_image_path else 0)
                 estimate = await service.estimate(
                     caller(), options, session_id=session_id, input_images=refs, prompt=prompt
                 )
@@ -89,15 +86,12 @@ def register(mcp: MCPServer, service: ImageService) -> None:
     @mcp.tool(title="Generate image", annotations=GENERATES)
     async def generate_image(
         prompt: PromptArg,
-        session_id: Annotated[
-            str | None, Field(max_length=200, description="Optional: make this a turn of that session.")
-        ] = None,
+        session_id: Annotated[str | None, Field(max_length=200, description="Make it a turn of this session.")] = None,
         model: Annotated[
             str | None,
             Field(
                 max_length=100,
-                description="A Responses API model (default from settings), or an image model such as "
-                "'gpt-image-2' to use the Images API directly (no chat model tokens).",
+                description="Responses model, or an image model (gpt-image-*) for the Images API.",
             ),
         ] = None,
         quality: QualityArg = "auto",
@@ -111,9 +105,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         wait_seconds: WaitArg = None,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, GenerationOutput]:
-        """Generate one image from a prompt, saved under the use case's folder with a metadata file.
-        With session_id it becomes a turn of that session. For iterative work, prefer
-        create_image_session + generate_image_in_session."""
+        """One image from a prompt, filed by use_case. For iterative work use a session instead."""
 
         async def body() -> CallToolResult:
             options = ImageOptions(

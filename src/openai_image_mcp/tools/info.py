@@ -18,8 +18,7 @@ from openai_image_mcp.tools.schemas import READ_ONLY, ServerStatsOutput, UsageGu
 def register(mcp: MCPServer, service: ImageService) -> None:
     @mcp.tool(title="Usage guide", annotations=READ_ONLY)
     async def get_usage_guide() -> Annotated[CallToolResult, UsageGuideOutput]:
-        """How to use this server well: which tool for which job, sessions, sizes, costs, files.
-        Also available as the resource openai-image://guide."""
+        """How to use this server well (also the resource openai-image://guide)."""
 
         async def body() -> CallToolResult:
             return results.success(UsageGuideOutput(guide=read_guide()))
@@ -28,8 +27,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
 
     @mcp.tool(title="Server statistics", annotations=READ_ONLY)
     async def get_server_stats() -> Annotated[CallToolResult, ServerStatsOutput]:
-        """Health and figures: sessions open/closed, generations by outcome, OpenAI latency percentiles,
-        memory, uptime, version, and whether an API key is configured."""
+        """Health, counts, OpenAI latency, spend and budgets."""
 
         async def body() -> CallToolResult:
             settings = service.settings

@@ -67,8 +67,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
     async def get_generation_result(
         job_id: JobIdArg, ctx: Context, wait_seconds: WaitArg = None
     ) -> Annotated[CallToolResult, GenerationOutput]:
-        """The result of a generation that returned a job handle: waits up to wait_seconds, then returns the
-        image in the same shape as the generating tool, or the current state if it is still running."""
+        """The result of a generation that returned a job_id: waits up to wait_seconds, then the image or its state."""
 
         async def body() -> CallToolResult:
             who = caller()
@@ -95,7 +94,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=True),
     )
     async def cancel_generation(job_id: JobIdArg) -> Annotated[CallToolResult, GenerationOutput]:
-        """Stop a running generation (the request to OpenAI is closed; nothing is saved)."""
+        """Stop a running generation; nothing is saved."""
 
         async def body() -> CallToolResult:
             job = await service.cancel(caller(), job_id)

@@ -22,7 +22,7 @@ from openai_image_mcp.tools.schemas import READ_ONLY, ToolOutput
 
 ExpiresArg = Annotated[
     int | None,
-    Field(ge=60, le=7 * 86_400, description="Seconds the link stays valid (default from settings, 1 hour)."),
+    Field(ge=60, le=7 * 86_400, description="Seconds it stays valid (default 3600)."),
 ]
 
 
@@ -52,8 +52,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         image_id: Annotated[str, Field(min_length=1, max_length=200, description="The image's id or resource URI.")],
         expires_in: ExpiresArg = None,
     ) -> Annotated[CallToolResult, LinkOutput]:
-        """A URL that downloads one of your images at full size without a token, until it expires. For clients
-        that cannot read resources."""
+        """A URL that downloads one of your images without a token until it expires."""
 
         async def body() -> CallToolResult:
             base = links_base(service.settings.public_url)
@@ -77,8 +76,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         ),
     )
     async def create_upload_link(expires_in: ExpiresArg = None) -> Annotated[CallToolResult, LinkOutput]:
-        """A URL to PUT one image to (e.g. `curl -T photo.png URL`); it becomes an image of yours, named by the
-        image_id returned here, usable by every tool that takes an input image. PNG, JPEG, WebP or GIF."""
+        """A URL to PUT an image to (curl -T photo.png URL); it becomes the image_id returned here."""
 
         async def body() -> CallToolResult:
             base = links_base(service.settings.public_url)

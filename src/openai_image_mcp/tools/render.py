@@ -59,6 +59,17 @@ def turn_cost(turn: TurnRecord) -> float | None:
     return float(usd) if isinstance(usd, int | float) else None
 
 
+def session_cost(turns: list[TurnRecord]) -> float | None:
+    """Every billed turn together; None when a completed turn's cost is unknown (an unpriced model)."""
+    total = 0.0
+    for turn in turns:
+        usd = turn_cost(turn)
+        if usd is None and turn.status == "completed" and turn.usage.get("cost"):
+            return None
+        total += usd or 0.0
+    return round(total, 6)
+
+
 def turn_out(turn: TurnRecord) -> TurnOut:
     return TurnOut(
         turn=turn.seq,
@@ -93,6 +104,7 @@ def generation_result(gen: Generation, next_step: str, job_id: str | None = None
         parameters=gen.params,
         usage={k: v for k, v in gen.usage.items() if k != "cost"},
         cost=gen.cost,
+        warnings=list(gen.warnings),
         response_id=gen.response_id,
         preview=(
             f"{len(gen.images)} downscaled WebP preview(s), {gen.images[0].preview_width}x"

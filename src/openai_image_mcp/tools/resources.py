@@ -16,6 +16,7 @@ from openai_image_mcp.service.facade import ImageService
 from openai_image_mcp.tools import results
 from openai_image_mcp.tools.caller import caller
 from openai_image_mcp.tools.guide import read_guide
+from openai_image_mcp.tools.redact import PathScrubber
 from openai_image_mcp.tools.results import image_resource_uri, image_uri
 
 _HEX = re.compile(r"[0-9a-f]{32}")
@@ -23,6 +24,8 @@ RECENT_IMAGES = 50
 
 
 def register_resources(mcp: MCPServer, service: ImageService) -> None:
+    scrub = PathScrubber(service.settings)
+
     @mcp.resource("openai-image://guide", name="usage_guide", title="Usage guide", mime_type="text/markdown")
     def usage_guide() -> str:
         """How to use openai-image-mcp (the same text as the get_usage_guide tool)."""
@@ -45,14 +48,12 @@ def register_resources(mcp: MCPServer, service: ImageService) -> None:
             rec, turns, images = await service.session_status(caller(), session_id)
         except errors.ImageServerError as exc:
             raise ResourceError(exc.message) from exc
-        return json.dumps(
-            {
-                "session": session_out(rec, service.settings.session_timeout).model_dump(mode="json"),
-                "turns": [turn_out(t).model_dump(mode="json") for t in turns],
-                "images": [image_out(i).model_dump(mode="json") for i in images],
-            },
-            ensure_ascii=False,
-        )
+        data = {
+            "session": session_out(rec, service.settings.session_timeout).model_dump(mode="json"),
+            "turns": [turn_out(t).model_dump(mode="json") for t in turns],
+            "images": [image_out(i).model_dump(mode="json") for i in images],
+        }
+        return json.dumps(scrub.data(data, caller()), ensure_ascii=False)
 
     @mcp.resource(
         "openai-image://preview/{job_id}/{index}",
@@ -77,7 +78,8 @@ def _register_image_template(mcp: MCPServer, service: ImageService, mime: str, e
         except errors.ImageNotFound as exc:
             raise ResourceError(f"No {ext} image with id '{image_id}'.") from exc
         except errors.ImageServerError as exc:
-            raise ResourceError(f"Image '{image_id}' could not be read: {exc.message}") from exc
+            what = "its file is missing" if isinstance(exc, errors.BlobNotFound) else exc.error_type
+            raise ResourceError(f"Image '{image_id}' could not be read ({what}).") from exc
 
     mcp.resource(
         image_uri("{image_id}") + f".{ext}",

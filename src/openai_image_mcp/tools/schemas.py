@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from openai_image_mcp.core.models import Background, Moderation, OutputFormat, Quality, Size, UseCase
+from openai_image_mcp.core.models import Background, Moderation, OutputFormat, Quality, UseCase
 
 # The tools' behaviour hints, shared by the tools that behave alike.
 READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
@@ -20,53 +20,29 @@ GENERATES = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempoten
 CREATES_SESSION = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=False)
 
 PromptArg = Annotated[str, Field(min_length=1, max_length=32_000, description="What to draw, or what to change.")]
-QualityArg = Annotated[Quality, Field(description="Rendering quality; 'low' is fastest and cheapest.")]
+QualityArg = Annotated[Quality, Field(description="low is fastest and cheapest.")]
 SizeArg = Annotated[
-    Size,
-    Field(description="Width x height. The sizes above 1536 need gpt-image-2 or newer; 'auto' lets the model pick."),
-]
-BackgroundArg = Annotated[
-    Background, Field(description="'transparent' gives real alpha (needs output_format png or webp).")
-]
-FormatArg = Annotated[OutputFormat, Field(description="File format of the saved image.")]
-CompressionArg = Annotated[
-    int | None, Field(ge=0, le=100, description="0-100 compression for jpeg/webp (default 100 = best quality).")
-]
-ModerationArg = Annotated[Moderation, Field(description="OpenAI moderation strictness: 'auto' (default) or 'low'.")]
-UseCaseArg = Annotated[
-    UseCase,
-    Field(
-        description="Folder the file goes to: general -> single_shot/, product -> products/, "
-        "ui_asset -> ui_assets/, style_series -> style_series/."
-    ),
-]
-DryRunArg = Annotated[
-    bool,
-    Field(description="True: return the worst-case cost estimate (and the budgets) without calling OpenAI."),
-]
-WaitArg = Annotated[
-    float | None,
-    Field(
-        ge=0,
-        le=3600,
-        description="Seconds to wait for the image before returning a job handle instead (default from settings, "
-        "below the common 60 s client limit). The generation carries on either way.",
-    ),
-]
-ImageInputArg = Annotated[
     str,
     Field(
-        min_length=1,
-        max_length=4_096,
-        description="An image: absolute path, ~/path or file:// URI under the workspace or an allowed folder, "
-        "or the image_id / resource_uri of an image this server made.",
+        max_length=12,
+        pattern=r"^(auto|[1-9][0-9]{1,3}x[1-9][0-9]{1,3})$",
+        description="auto, 1024x1024, 1536x1024, 1024x1536; gpt-image-2+ also any WxH (edges multiples of 16).",
     ),
 ]
-FidelityArg = Annotated[
-    Literal["low", "high"] | None,
-    Field(description="How closely to keep the input's details (faces, logos); gpt-image-1.5/1 only, ignored else."),
+BackgroundArg = Annotated[Background, Field(description="transparent needs png or webp.")]
+FormatArg = Annotated[OutputFormat, Field()]
+CompressionArg = Annotated[int | None, Field(ge=0, le=100, description="jpeg/webp only.")]
+ModerationArg = Annotated[Moderation, Field()]
+UseCaseArg = Annotated[UseCase, Field(description="Folder: single_shot, products, ui_assets, style_series.")]
+DryRunArg = Annotated[bool, Field(description="Only estimate the cost; nothing is generated.")]
+WaitArg = Annotated[
+    float | None, Field(ge=0, le=3600, description="Seconds before a job_id is returned instead (default 45).")
 ]
-SessionIdArg = Annotated[str, Field(min_length=1, max_length=200, description="Id from create_image_session.")]
+ImageInputArg = Annotated[
+    str, Field(min_length=1, max_length=4_096, description="image_id, resource URI, or a path in an allowed folder.")
+]
+FidelityArg = Annotated[Literal["low", "high"] | None, Field(description="Keep faces/logos (gpt-image-1.5 only).")]
+SessionIdArg = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class ToolOutput(BaseModel):
@@ -121,6 +97,7 @@ class GenerationOutput(ToolOutput):
     )
     response_id: str | None = None
     preview: str | None = Field(default=None, description="What the inline preview image is.")
+    warnings: list[str] = Field(default_factory=list, description="E.g. the image model shuts down soon.")
     next_step: str | None = None
 
 

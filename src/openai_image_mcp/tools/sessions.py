@@ -11,7 +11,7 @@ from pydantic import Field
 from openai_image_mcp.service.facade import ImageService
 from openai_image_mcp.tools import results
 from openai_image_mcp.tools.caller import caller
-from openai_image_mcp.tools.render import image_out, session_out, turn_cost, turn_out
+from openai_image_mcp.tools.render import image_out, session_cost, session_out, turn_out
 from openai_image_mcp.tools.schemas import (
     CREATES_SESSION,
     READ_ONLY,
@@ -38,20 +38,19 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         ],
         model: Annotated[
             str | None,
-            Field(max_length=100, description="Responses API model driving the session (default from settings)."),
+            Field(max_length=100, description="Responses model driving the session."),
         ] = None,
         session_name: Annotated[str | None, Field(max_length=200, description="A short name to find it again.")] = None,
         style_series: Annotated[
             str | None,
             Field(
                 max_length=100,
-                description="Make this a style series of that name: every image keeps one consistent style, and the "
-                "files go to style_series/<name>/.",
+                description="Name of a style series: one consistent style, files in style_series/<name>/.",
             ),
         ] = None,
     ) -> Annotated[CallToolResult, SessionOutput]:
-        """Start a conversational image session that remembers every turn, across server restarts.
-        Next: call generate_image_in_session with the session_id, then refine with more turns."""
+        """Start a conversational session that remembers every turn (also across restarts). Next:
+        generate_image_in_session."""
 
         async def body() -> CallToolResult:
             rec = await service.create_session(caller(), description, model, session_name, style_series=style_series)
@@ -66,14 +65,13 @@ def register(mcp: MCPServer, service: ImageService) -> None:
 
     @mcp.tool(title="Session status", annotations=READ_ONLY)
     async def get_session_status(session_id: SessionIdArg) -> Annotated[CallToolResult, SessionStatusOutput]:
-        """A session's details, every turn (prompt, status, images) and every image file; works for closed
-        and expired sessions too."""
+        """A session's details, turns, images and cost; also for closed sessions."""
 
         async def body() -> CallToolResult:
             rec, turns, images = await service.session_status(caller(), session_id)
             return results.success(
                 SessionStatusOutput(
-                    total_cost_usd=round(sum(c for t in turns if (c := turn_cost(t)) is not None), 6),
+                    total_cost_usd=session_cost(turns),
                     session=session_out(rec, timeout),
                     turns=[turn_out(t) for t in turns],
                     images=[image_out(i) for i in images],
@@ -84,7 +82,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
 
     @mcp.tool(title="List active sessions", annotations=READ_ONLY)
     async def list_active_sessions() -> Annotated[CallToolResult, SessionListOutput]:
-        """The open sessions, most recently used first, with their ids, names and image counts."""
+        """Open sessions, most recently used first."""
 
         async def body() -> CallToolResult:
             recs = await service.list_sessions(caller(), "active")
@@ -105,7 +103,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         ),
     )
     async def close_session(session_id: SessionIdArg) -> Annotated[CallToolResult, SessionOutput]:
-        """Close a session: no more turns, but its files and history stay (get_session_status still works)."""
+        """Close a session; its files and history stay."""
 
         async def body() -> CallToolResult:
             rec = await service.close_session(caller(), session_id)

@@ -53,8 +53,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
             Literal["day", "session", "model", "principal", "tool"], Field(description="How to group the calls.")
         ] = "day",
     ) -> Annotated[CallToolResult, UsageReportOutput]:
-        """What your OpenAI calls cost (admins: everyone's), from the ledger: a period (today, this month, or
-        since/until) grouped by day, session, model, principal or tool, with the budgets and what is left of them."""
+        """What OpenAI calls cost, from the ledger: today, this month or since/until, grouped, with the budgets."""
 
         async def body() -> CallToolResult:
             report = await service.usage_report(caller(), period=period, since=since, until=until, group_by=group_by)

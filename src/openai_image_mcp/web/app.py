@@ -49,6 +49,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def url_host(host: str) -> str:
+    """``host`` as it appears in a URL: a wildcard bind becomes 127.0.0.1, an IPv6 literal gets brackets."""
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
 def _csv(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
@@ -65,10 +72,13 @@ class HttpApp:
 def transport_security(settings: Settings, host: str, port: int, public_url: str) -> TransportSecuritySettings:
     hosts, origins = list(LOOPBACK_HOSTS), list(LOOPBACK_ORIGINS)
     if not is_loopback(host) and host not in ("0.0.0.0", "::", ""):
-        hosts.append(f"{host}:{port}")
+        hosts.append(f"{url_host(host)}:{port}")
     public = urlsplit(public_url)
     if public.netloc and public.hostname not in ("127.0.0.1", "localhost"):
-        hosts.append(public.netloc if public.port else f"{public.netloc}:*")
+        if public.port:
+            hosts.append(public.netloc)
+        else:  # behind a proxy on the default port the Host header has no port at all
+            hosts += [public.netloc, f"{public.netloc}:*"]
         origins.append(f"{public.scheme}://{public.netloc}")
     hosts += _csv(settings.allowed_hosts)
     origins += _csv(settings.allowed_origins)
@@ -85,7 +95,7 @@ def build_http_app(
     **server_kwargs: Any,
 ) -> HttpApp:
     """The ASGI app for ``host:port``; raises :class:`UnsafeBind` for an open non-loopback bind."""
-    public_url = settings.public_url or f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}{MCP_PATH}"
+    public_url = settings.public_url or f"http://{url_host(host)}:{port}{MCP_PATH}"
     settings = settings.model_copy(update={"public_url": public_url})
     verifier = build_verifier(settings, public_url)
     if verifier is None and not is_loopback(host):

@@ -16,7 +16,7 @@ from typing import Any
 import anyio
 from mcp.server.auth.provider import AccessToken
 
-from openai_image_mcp.core.principal import KNOWN_SCOPES
+from openai_image_mcp.core.principal import KNOWN_SCOPES, LOCAL_NAME
 from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.web import tokenfile
 
@@ -29,19 +29,21 @@ class StaticTokens:
     def __init__(self, path: Path, resource: str) -> None:
         self.path = path
         self.resource = resource
-        self._mtime: float | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self._entries: list[tokenfile.TokenEntry] = []
         self.reload()
 
     def reload(self) -> None:
         try:
-            mtime = self.path.stat().st_mtime
+            info = self.path.stat()
         except FileNotFoundError:
-            self._entries, self._mtime = [], None
+            self._entries, self._stamp = [], None
             return
-        if mtime != self._mtime:
+        # the file is replaced (a new inode) on every write, so a change within one mtime tick is seen too
+        stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
+        if stamp != self._stamp:
             self._entries = tokenfile.read(self.path)  # a malformed file fails loudly at start
-            self._mtime = mtime
+            self._stamp = stamp
 
     def verify(self, token: str) -> AccessToken | None:
         try:
@@ -91,6 +93,9 @@ class JwtTokens:
         name = claims.get(self.principal_claim)
         if not isinstance(name, str) or not name:
             log.info("rejected a bearer token without the %r claim", self.principal_claim)
+            return None
+        if name == LOCAL_NAME:  # the owner of everything made over stdio: never a remote caller's name
+            log.warning("rejected a bearer token naming the reserved principal %r", LOCAL_NAME)
             return None
         raw = claims.get("scope", claims.get("scp", ""))
         scopes = raw.split() if isinstance(raw, str) else [str(s) for s in raw or []]

@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from openai_image_mcp.core.principal import SCOPE_ADMIN, SCOPE_GENERATE, SCOPE_READ
+from openai_image_mcp.core.principal import LOCAL_NAME, SCOPE_ADMIN, SCOPE_GENERATE, SCOPE_READ
 
 KNOWN_SCOPES = frozenset({SCOPE_READ, SCOPE_GENERATE, SCOPE_ADMIN})
 DEFAULT_SCOPES = (SCOPE_READ, SCOPE_GENERATE)
@@ -43,6 +43,10 @@ def digest(token: str) -> str:
 
 
 def check_name(name: str) -> str:
+    if name == LOCAL_NAME:
+        raise TokenFileError(
+            f"{LOCAL_NAME!r} is reserved for what is made over stdio and open localhost; choose another name."
+        )
     if not _NAME.fullmatch(name):
         raise TokenFileError(
             f"{name!r} is not a valid principal name: 1-64 letters, digits and ._@+- , starting with a letter or digit."

@@ -10,7 +10,12 @@ so sync tests, async tests and benchmark scripts can all point the real ``openai
 
 Served under ``/v1``: ``POST /responses`` (+ SSE), ``GET``/``DELETE /responses/{id}``, ``POST /images/generations``
 (+ SSE), ``POST /images/edits`` (multipart or JSON, + SSE), ``POST``/``GET /files``, ``GET``/``DELETE /files/{id}``,
-``GET /files/{id}/content``. Anything else is a 404 error envelope.
+``GET /files/{id}/content``, ``GET /models`` and ``GET /models/{id}`` (with ``shutdown_date``; the catalogue is
+``fake.models``). Anything else is a 404 error envelope.
+
+Account states: a bearer token in ``fake.invalid_keys`` gets 401 ``invalid_api_key`` on every request, and a model id
+in ``fake.unverified_models`` gets OpenAI's 403 "Your organization must be verified to use the model ..." from
+``GET /models/{id}``. ``enqueue_error(status, path=...)`` answers one request with any error envelope.
 
 Images are real (Pillow): smooth gradients plus per-pixel noise, so a 1024x1024 PNG weighs about 2.5 MB like a photo.
 They are cached per (width, height, format, transparent), base64 included, so after the first request the fake's own
@@ -33,8 +38,8 @@ each part of its answer, so latency behaviour is checked without a clock (``benc
 
 Modules: ``records`` (what was received), ``photos`` (the images), ``helpers`` (errors, JSON and SSE encoding),
 ``parsing`` (request validation), ``asgi`` (disconnect watching, the SSE response), ``base`` (shared state),
-``files_api``, ``images_api``, ``responses_input`` and ``responses_api`` (the endpoints), ``routing`` (the app) and
-``server`` (``FakeOpenAI``: lifecycle and test controls).
+``files_api``, ``images_api``, ``models_api``, ``responses_input`` and ``responses_api`` (the endpoints), ``routing``
+(the app) and ``server`` (``FakeOpenAI``: lifecycle and test controls).
 """
 
 from tests.support.fake_openai.photos import make_photo_like, photo_like_b64

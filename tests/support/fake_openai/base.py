@@ -29,6 +29,8 @@ class _FakeBase:
     internal_errors: list[str]
     files: dict[str, bytes]
     port: int
+    #: bearer tokens answered with 401 ``invalid_api_key`` (a wrong or revoked key)
+    invalid_keys: set[str]
     _file_objects: dict[str, dict[str, Any]]
     _responses: dict[str, dict[str, Any]]
     _items: dict[str, dict[str, Any]]

@@ -18,11 +18,12 @@ from tests.support.fake_openai.asgi import _NoResponse, _SSEResponse, _Watch
 from tests.support.fake_openai.files_api import _FilesMixin
 from tests.support.fake_openai.helpers import ApiError, _dumps, _hex, _Reply, _Stream
 from tests.support.fake_openai.images_api import _ImagesMixin
+from tests.support.fake_openai.models_api import _ModelsMixin
 from tests.support.fake_openai.records import Message, Receive, RecordedRequest, Scope, Send, UploadedPart
 from tests.support.fake_openai.responses_api import _ResponsesMixin
 
 
-class _Endpoints(_FilesMixin, _ImagesMixin, _ResponsesMixin):
+class _Endpoints(_FilesMixin, _ImagesMixin, _ModelsMixin, _ResponsesMixin):
     """The app and the router in front of the endpoint mixins."""
 
     def _build_app(self) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
@@ -160,8 +161,12 @@ class _Endpoints(_FilesMixin, _ImagesMixin, _ResponsesMixin):
                 "You didn't provide an API key. You need to provide your API key in an Authorization header using "
                 "Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
             )
-        if record.bearer is None:
-            raise ApiError(401, "Incorrect API key provided.", code="invalid_api_key")
+        if record.bearer is None or record.bearer in self.invalid_keys:
+            raise ApiError(
+                401,
+                "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
+                code="invalid_api_key",
+            )
         queued = self._pop_error(path)
         if queued is not None:
             return _Reply(queued.status, queued.body, queued.headers)
@@ -181,6 +186,10 @@ class _Endpoints(_FilesMixin, _ImagesMixin, _ResponsesMixin):
                 return self._responses_get(rest[1])
             if method == "DELETE":
                 return self._responses_delete(rest[1])
+        if rest == ["models"] and method == "GET":
+            return self._models_list()
+        if len(rest) == 2 and rest[0] == "models" and method == "GET":
+            return self._models_get(rest[1])
         if rest == ["images", "generations"] and method == "POST":
             return await self._images(record, latency, edit=False)
         if rest == ["images", "edits"] and method == "POST":

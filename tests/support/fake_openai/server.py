@@ -15,6 +15,7 @@ from typing import Any
 import uvicorn
 
 from tests.support.fake_openai.helpers import _QueuedError
+from tests.support.fake_openai.models_api import default_models
 from tests.support.fake_openai.records import Disconnect, RecordedRequest
 from tests.support.fake_openai.routing import _Endpoints
 
@@ -32,6 +33,12 @@ class FakeOpenAI(_Endpoints):
         self.disconnects: list[Disconnect] = []
         self.internal_errors: list[str] = []
         self.files: dict[str, bytes] = {}
+        #: the Models API catalogue (id -> model object); edit it to announce a shutdown date or remove a model
+        self.models: dict[str, dict[str, Any]] = default_models()
+        #: model ids whose ``GET /models/{id}`` answers 403 "Your organization must be verified to use the model"
+        self.unverified_models: set[str] = set()
+        #: bearer tokens answered with 401 ``invalid_api_key`` on every request (a wrong or revoked key)
+        self.invalid_keys: set[str] = set()
         self._file_objects: dict[str, dict[str, Any]] = {}
         self._responses: dict[str, dict[str, Any]] = {}
         self._items: dict[str, dict[str, Any]] = {}
@@ -154,9 +161,12 @@ class FakeOpenAI(_Endpoints):
             self._errors.append(_QueuedError(status, body, dict(headers or {}), path))
 
     def reset(self) -> None:
-        """Forget recorded requests, errors, disconnects, queued errors, stored responses and files, and
-        :meth:`release` held answers."""
+        """Forget recorded requests, errors, disconnects, queued errors, stored responses and files, restore the
+        model catalogue, the verified organisation and the valid keys, and :meth:`release` held answers."""
         with self._lock:
+            self.models = default_models()
+            self.unverified_models.clear()
+            self.invalid_keys.clear()
             self.requests.clear()
             self.schema_errors.clear()
             self.disconnects.clear()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from openai_image_mcp.core.models import BudgetExceededInfo, BudgetLimit, LedgerEntry
@@ -23,6 +24,18 @@ _GROUPS = {
 }
 
 
+def _day(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
+
+
+def _add_to_day(conn: sqlite3.Connection, owner: str, ts: float, usd: float) -> None:
+    conn.execute(
+        "INSERT INTO ledger_days (owner, day, usd) VALUES (?, ?, ?)"
+        " ON CONFLICT (owner, day) DO UPDATE SET usd = usd + excluded.usd",
+        (owner, _day(ts), usd),
+    )
+
+
 def _insert(conn: sqlite3.Connection, e: LedgerEntry) -> None:
     conn.execute(
         "INSERT INTO ledger (id, kind, owner, created_at, cost_usd, prices_checked, tool, session_id, job_id,"
@@ -32,14 +45,18 @@ def _insert(conn: sqlite3.Connection, e: LedgerEntry) -> None:
             e.mainline_model, e.image_model, json.dumps(e.tokens), e.outcome,
         ),
     )  # fmt: skip
+    if e.cost_usd:
+        _add_to_day(conn, e.owner, e.created_at, e.cost_usd)
 
 
 def _spent(conn: sqlite3.Connection, owner: str | None, since: float) -> float:
+    """Spent from the UTC day holding ``since`` on (budgets start on day boundaries): a sum of at most a
+    month of daily totals, whatever the size of the ledger."""
     cond, args = owned(owner)
     row = conn.execute(
-        f"SELECT coalesce(sum(cost_usd), 0) FROM ledger WHERE created_at >= ? AND {cond}", (since, *args)
+        f"SELECT coalesce(sum(usd), 0) FROM ledger_days WHERE day >= ? AND {cond}", (_day(since), *args)
     ).fetchone()
-    return float(row[0])
+    return max(0.0, float(row[0]))
 
 
 class SqliteLedgerRepo:
@@ -60,7 +77,13 @@ class SqliteLedgerRepo:
     async def settle(self, reservation_id: str | None, calls: Sequence[LedgerEntry]) -> None:
         def op(conn: sqlite3.Connection) -> None:
             if reservation_id is not None:
+                held = conn.execute(
+                    "SELECT owner, created_at, cost_usd FROM ledger WHERE id = ? AND kind = 'reservation'",
+                    (reservation_id,),
+                ).fetchone()
                 conn.execute("DELETE FROM ledger WHERE id = ? AND kind = 'reservation'", (reservation_id,))
+                if held is not None and held["cost_usd"]:
+                    _add_to_day(conn, held["owner"], held["created_at"], -float(held["cost_usd"]))
             for entry in calls:
                 _insert(conn, entry)
 
@@ -122,6 +145,11 @@ class SqliteLedgerRepo:
         """Reservations left by a process that stopped mid-call (at start)."""
 
         def op(conn: sqlite3.Connection) -> int:
+            held = conn.execute(
+                "SELECT owner, created_at, cost_usd FROM ledger WHERE kind = 'reservation' AND cost_usd IS NOT NULL"
+            ).fetchall()
+            for row in held:
+                _add_to_day(conn, row["owner"], row["created_at"], -float(row["cost_usd"]))
             return conn.execute("DELETE FROM ledger WHERE kind = 'reservation'").rowcount
 
         return await self._db.run(op)

@@ -131,6 +131,24 @@ CREATE INDEX ledger_time ON ledger (created_at);
 CREATE INDEX ledger_owner ON ledger (owner, created_at);
 """
 
+M007_LEDGER_SUMS = """
+CREATE INDEX ledger_time_cost ON ledger (created_at, cost_usd);
+CREATE INDEX ledger_owner_time_cost ON ledger (owner, created_at, cost_usd);
+"""
+
+M008_LEDGER_DAYS = """
+CREATE TABLE ledger_days (
+    owner TEXT NOT NULL,
+    day   TEXT NOT NULL,
+    usd   REAL NOT NULL DEFAULT 0,
+    PRIMARY KEY (owner, day)
+);
+CREATE INDEX ledger_days_day ON ledger_days (day);
+INSERT INTO ledger_days (owner, day, usd)
+    SELECT owner, strftime('%Y-%m-%d', created_at, 'unixepoch'), sum(coalesce(cost_usd, 0))
+    FROM ledger GROUP BY owner, strftime('%Y-%m-%d', created_at, 'unixepoch');
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema: sessions, turns, images", M001_INITIAL),
     (2, "generation jobs", M002_JOBS),
@@ -138,6 +156,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (4, "write-ahead journal of image files", M004_FILE_JOURNAL),
     (5, "an owner on every session, turn, image, job and upload (local for existing rows)", M005_OWNERS),
     (6, "the cost ledger: one row per OpenAI call, and reservations of calls in flight", M006_LEDGER),
+    (7, "covering indexes for the budget sums", M007_LEDGER_SUMS),
+    (8, "running totals of the ledger per owner and UTC day, for budget checks of constant cost", M008_LEDGER_DAYS),
 ]
 
 
