@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from mcp.server import MCPServer
@@ -21,13 +21,15 @@ from mcp.types import Resource, Tool
 from openai_image_mcp import __version__
 from openai_image_mcp.core.clock import Clock
 from openai_image_mcp.core.settings import Settings
-from openai_image_mcp.providers.base import ImageProvider
 from openai_image_mcp.service.facade import ImageService
 from openai_image_mcp.store.ports import BlobStore, StateStore
 from openai_image_mcp.tools import register_tools
 from openai_image_mcp.tools.compact import compact_tool
 from openai_image_mcp.tools.middleware import ToolCallMiddleware
 from openai_image_mcp.tools.resources import dynamic_resources, register_resources
+
+if TYPE_CHECKING:
+    from openai_image_mcp.providers.base import ImageProvider
 
 log = logging.getLogger(__name__)
 

@@ -92,8 +92,16 @@ def period_start(now: float, period: str) -> tuple[float, float]:
 
 
 class Budget:
-    def __init__(self, *, settings: Settings, ledger: LedgerRepo, stats: ServerStats, clock: Clock) -> None:
-        self.table = PriceTable.load(settings.prices_file)
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        ledger: LedgerRepo,
+        stats: ServerStats,
+        clock: Clock,
+        table: PriceTable | None = None,
+    ) -> None:
+        self.table = table or PriceTable.load(settings.prices_file)
         self._settings = settings
         self._ledger = ledger
         self._stats = stats

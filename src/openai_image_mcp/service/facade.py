@@ -21,13 +21,8 @@ from openai_image_mcp.core.clock import Clock, SystemClock
 from openai_image_mcp.core.models import ImageOptions, ImageRecord, JobRecord, SessionRecord, TurnRecord
 from openai_image_mcp.core.principal import Principal
 from openai_image_mcp.core.settings import Settings
-from openai_image_mcp.service.assets import product_batch, ui_asset
-from openai_image_mcp.service.attachments import Attacher, Attachments
-from openai_image_mcp.service.browse import Browser
-from openai_image_mcp.service.budget import Budget
-from openai_image_mcp.service.editing import Editor
-from openai_image_mcp.service.filing import Filer
-from openai_image_mcp.service.generation import Generator
+from openai_image_mcp.service.attachments import Attacher
+from openai_image_mcp.service.flows import LazyFlows
 from openai_image_mcp.service.image_models import ModelCatalog
 from openai_image_mcp.service.inputs import InputResolver
 from openai_image_mcp.service.jobs import Job, JobManager, Listener
@@ -36,24 +31,25 @@ from openai_image_mcp.service.limits import FairUse
 from openai_image_mcp.service.links import Link
 from openai_image_mcp.service.outcome import Generation
 from openai_image_mcp.service.presets import ProductPlan, UIPlan
+from openai_image_mcp.service.pricing import PriceTable
 from openai_image_mcp.service.runtime import ProviderFactory, ProviderHandle, SessionLocks
 from openai_image_mcp.service.sessions import SessionBook
 from openai_image_mcp.service.stats import ServerStats, current_rss_bytes
 from openai_image_mcp.service.transfer import Transfers
-from openai_image_mcp.service.usage import UsageBook
 from openai_image_mcp.store.files import FileBlobStore
 from openai_image_mcp.store.ports import BlobStore, StateStore
 from openai_image_mcp.store.sqlite import SqliteStateStore
 
 if TYPE_CHECKING:
     from openai_image_mcp.imaging.previews import Preview
+    from openai_image_mcp.service.attachments import Attachments
 
 log = logging.getLogger(__name__)
 
 Runner = Callable[[Job], Awaitable[Generation]]
 
 
-class ImageService:
+class ImageService(LazyFlows):
     def __init__(
         self,
         settings: Settings,
@@ -84,22 +80,10 @@ class ImageService:
             resolver=resolver, state=state, blobs=blobs, provider=self.provider, cpu=cpu, clock=clock,
             request_timeout=settings.request_timeout,
         )  # fmt: skip
-        filer = Filer(settings=settings, state=state, blobs=blobs, stats=self.stats, cpu=cpu, clock=clock)
         self.catalog = ModelCatalog()
-        self.budget = Budget(settings=settings, ledger=state.ledger, stats=self.stats, clock=clock)
-        self.generator = Generator(
-            settings=settings, state=state, blobs=blobs, sessions=self.sessions, attacher=self.attacher, filer=filer,
-            provider=self.provider, budget=self.budget, catalog=self.catalog, locks=SessionLocks(), stats=self.stats,
-            clock=clock,
-        )  # fmt: skip
-        self.editor = Editor(
-            settings=settings, generator=self.generator, attacher=self.attacher, sessions=self.sessions, state=state,
-            blobs=blobs, clock=clock,
-        )  # fmt: skip
-        self.usage = UsageBook(
-            settings=settings, budget=self.budget, ledger=state.ledger, sessions=self.sessions, clock=clock
-        )
-        self.browser = Browser(state=state, blobs=blobs, resolver=resolver, cpu=cpu, clock=clock)
+        self.prices = PriceTable.load(settings.prices_file)  # a bad OPENAI_IMAGE_MCP_PRICES_FILE stops the start
+        self._cpu, self._resolver = cpu, resolver
+        self._locks = SessionLocks()
         self.transfers = Transfers(
             state=state, blobs=blobs, resolver=resolver, cpu=cpu, clock=clock,
             default_expiry=settings.link_expiry_seconds,
@@ -251,20 +235,24 @@ class ImageService:
     async def product(
         self, who: Principal, product: str, plan: ProductPlan, quality: str, *, session_id: str | None
     ) -> Job:
+        from openai_image_mcp.service import assets
+
         return await self._submit(
             who,
             "generate_product_image",
-            lambda job: product_batch(self.generator, who, product, plan, quality, job, session_id=session_id),
+            lambda job: assets.product_batch(self.generator, who, product, plan, quality, job, session_id=session_id),
             session_id,
         )
 
     async def ui_asset(
         self, who: Principal, asset_type: str, plan: UIPlan, quality: str, *, session_id: str | None
     ) -> Job:
+        from openai_image_mcp.service import assets
+
         return await self._submit(
             who,
             "generate_ui_asset",
-            lambda job: ui_asset(self.generator, who, asset_type, plan, quality, job, session_id=session_id),
+            lambda job: assets.ui_asset(self.generator, who, asset_type, plan, quality, job, session_id=session_id),
             session_id,
         )
 

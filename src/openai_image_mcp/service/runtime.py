@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import anyio
 
 from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.providers import openai_provider
-from openai_image_mcp.providers.base import ImageProvider
 
-ProviderFactory = Callable[[Settings], ImageProvider]
+if TYPE_CHECKING:
+    from openai_image_mcp.providers.base import ImageProvider
+
+ProviderFactory = Callable[[Settings], "ImageProvider"]
 
 
 class ProviderHandle:

@@ -7,10 +7,13 @@ shape as a success.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import copy
+from typing import Annotated, Any, ClassVar, Literal
 
 from mcp.types import ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from openai_image_mcp.core.models import Background, Moderation, OutputFormat, Quality, UseCase
 
@@ -45,7 +48,36 @@ FidelityArg = Annotated[Literal["low", "high"] | None, Field(description="Keep f
 SessionIdArg = Annotated[str, Field(min_length=1, max_length=200)]
 
 
+def _inline(node: Any, handler: GetJsonSchemaHandler) -> Any:
+    """``node`` with every ``$ref`` replaced by what it names (so it stands alone, outside its generator)."""
+    if isinstance(node, list):
+        return [_inline(v, handler) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return _inline(handler.resolve_ref_schema(node), handler)
+    return {k: _inline(v, handler) for k, v in node.items()}
+
+
 class ToolOutput(BaseModel):
+    """The base of every tool's output model.
+
+    Several tools share an output model (eight return :class:`GenerationOutput`), and the SDK derives each
+    tool's output schema at registration: the schema of a model is made once per process and reused (it
+    depends only on the class), which keeps the server's start-up close to a bare MCPServer's.
+    """
+
+    _schemas: ClassVar[dict[tuple[type[BaseModel], str], dict[str, Any]]] = {}
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        key = (cls, handler.mode)
+        cached = ToolOutput._schemas.get(key)
+        if cached is None:
+            cached = _inline(handler.resolve_ref_schema(handler(core_schema)), handler)
+            ToolOutput._schemas[key] = cached
+        return copy.deepcopy(cached)
+
     success: bool = True
     error: str | None = None
     error_type: str | None = None
