@@ -16,7 +16,8 @@ import anyio
 from mcp.server import MCPServer
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
-from mcp.types import Resource, Tool
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult, InputRequiredResult, Resource, Tool
 
 from openai_image_mcp import __version__
 from openai_image_mcp.core.clock import Clock
@@ -57,6 +58,20 @@ class ImageMCPServer(MCPServer[ImageService]):
         if self._compact_tools is None:
             self._compact_tools = [compact_tool(t) for t in await super().list_tools()]
         return list(self._compact_tools)
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        """The SDK's call, counted by tool and outcome for /metrics (an unknown name counts as ``unknown``, so
+        callers cannot mint metric labels)."""
+        known = name in {tool.name for tool in await self.list_tools()}
+        outcome = "error"
+        try:
+            result = await super().call_tool(name, arguments, context)
+            outcome = "error" if getattr(result, "is_error", False) else "ok"
+            return result
+        finally:
+            self._service.stats.record_tool_call(name if known else "unknown", outcome)
 
     async def list_resources(self) -> list[Resource]:
         return [*await super().list_resources(), *await dynamic_resources(self._service)]

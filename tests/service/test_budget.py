@@ -209,6 +209,9 @@ async def test_reservations_a_crash_left_are_dropped_at_start(settings: Settings
     assert await state.ledger.spent(owner=None, since=0) == pytest.approx(0.9)
     await state.close()
     assert reservation_rows(settings) == 1
+    async with running(settings, clock):  # as young as a call in flight: it may be another live process's
+        assert reservation_rows(settings) == 1
+    clock.advance(2 * settings.request_timeout + 1)  # older than any call can take: a stopped process left it
     async with running(settings, clock) as service:
         assert reservation_rows(settings) == 0
         assert await service.state.ledger.spent(owner=None, since=0) == 0

@@ -168,11 +168,15 @@ async def test_the_principal_claim_can_be_configured(
 ) -> None:
     server = serve(oauth_settings.model_copy(update={"oauth_principal_claim": "email"}))
     aud = server.public_url
-    sid = await _create(server, issuer.mint(aud, sub="u-1", email="carol@example.com"))
-    assert await _session_ids(server, issuer.mint(aud, sub="u-2", email="carol@example.com")) == {sid}
-    assert await _session_ids(server, issuer.mint(aud, sub="u-1", email="dave@example.com")) == set()
+    verified = {"email_verified": True}
+    sid = await _create(server, issuer.mint(aud, sub="u-1", email="carol@example.com", **verified))
+    assert await _session_ids(server, issuer.mint(aud, sub="u-2", email="carol@example.com", **verified)) == {sid}
+    assert await _session_ids(server, issuer.mint(aud, sub="u-1", email="dave@example.com", **verified)) == set()
     # a token without the claim names nobody
     assert await _status(server, issuer.mint(aud, sub="u-1", email=None)) == 401
+    # an email the identity provider has not verified names nobody either (anyone could claim carol's)
+    assert await _status(server, issuer.mint(aud, sub="u-3", email="carol@example.com")) == 401
+    assert await _status(server, issuer.mint(aud, sub="u-3", email="carol@example.com", email_verified=False)) == 401
 
 
 async def test_static_tokens_and_jwts_work_at_once(

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio
+
 from openai_image_mcp.core import errors
 from openai_image_mcp.core.clock import Clock
 from openai_image_mcp.core.models import BudgetLimit, LedgerEntry, ProviderResult, iso_utc
@@ -130,7 +132,7 @@ class Budget:
         for limit in limits:
             spent = await self._ledger.spent(owner=limit.owner, since=limit.since)
             if spent + (spec.estimate.usd or 0.0) > limit.limit_usd:
-                raise self._exceeded(limit, spent, spec.estimate.usd)
+                raise self._exceeded(limit, spent, spec.estimate.usd, spec.who)
 
     def _refuse_unpriced(self, spec: CallSpec, limits: list[BudgetLimit]) -> None:
         if spec.estimate.usd is None and limits and not self._settings.allow_unpriced:
@@ -142,15 +144,20 @@ class Budget:
             )  # fmt: skip
 
     @staticmethod
-    def _exceeded(limit: BudgetLimit, spent: float, estimate: float | None) -> BudgetExceeded:
+    def _exceeded(limit: BudgetLimit, spent: float, estimate: float | None, who: Principal) -> BudgetExceeded:
         whose = "this server's" if limit.owner is None else f"{limit.owner}'s"
         span = "daily" if limit.period == "day" else "monthly"
-        return BudgetExceeded(
+        # what everyone together spent is not a remote user's business (only an admin's)
+        hidden = limit.owner is None and who.remote and not who.is_admin
+        spent_text = "" if hidden else f" and ${spent:.4f} is spent or reserved"
+        error = BudgetExceeded(
             f"This call could cost up to ${estimate or 0:.4f}; {whose} {span} "
-            f"budget is ${limit.limit_usd:.2f} and ${spent:.4f} is spent or reserved. It resets at "
-            f"{iso_utc(limit.resets_at, 'seconds')}.",
+            f"budget is ${limit.limit_usd:.2f}{spent_text}. It resets at {iso_utc(limit.resets_at, 'seconds')}.",
             spent=spent, limit=limit.limit_usd, resets_at=limit.resets_at, estimate=estimate,
         )  # fmt: skip
+        if hidden:
+            error.details.pop("spent_usd", None)
+        return error
 
     async def call(
         self, spec: CallSpec, fn: Callable[[], Awaitable[ProviderResult]], spending: Spending
@@ -170,7 +177,7 @@ class Budget:
             )  # fmt: skip
             over = await self._ledger.reserve(held, limits)
             if over is not None:
-                raise self._exceeded(over.limit, over.spent_usd, spec.estimate.usd)
+                raise self._exceeded(over.limit, over.spent_usd, spec.estimate.usd, spec.who)
         booked: list[LedgerEntry] = []
         try:
             result = await fn()
@@ -179,13 +186,27 @@ class Budget:
         except errors.ProviderError as exc:
             if exc.usage:
                 booked.append(self._entry(spec, exc.usage, exc.error_type, spending))
+            elif isinstance(exc, errors.ProviderTimeout):  # OpenAI may have drawn (and billed) it all the same
+                booked.append(self._estimated(spec, "timeout", spending))
+            raise
+        except anyio.get_cancelled_exc_class():  # the request was under way: assume the worst, as reserved
+            booked.append(self._estimated(spec, "cancelled", spending))
             raise
         finally:
             if reservation is not None or booked:
-                import anyio
-
                 with anyio.CancelScope(shield=True):
                     await self._ledger.settle(reservation, booked)
+
+    def _estimated(self, spec: CallSpec, outcome: str, spending: Spending) -> LedgerEntry:
+        """A call that was under way when it was cancelled or timed out: booked at its worst-case estimate
+        (OpenAI does not tell what it bills for it), so stopping a generation cannot get around a budget."""
+        spending.add(spec.estimate)
+        return LedgerEntry(
+            id=uuid.uuid4().hex, kind="call", owner=spec.who.name, created_at=self._clock.now(),
+            cost_usd=spec.estimate.usd, prices_checked=spec.estimate.prices_checked, tool=spec.tool,
+            session_id=spec.session_id, job_id=spec.job_id, mainline_model=spec.mainline_model,
+            image_model=spec.image_model, tokens={}, outcome=f"{outcome} (estimated)",
+        )  # fmt: skip
 
     def _entry(self, spec: CallSpec, usage: dict[str, Any], outcome: str, spending: Spending) -> LedgerEntry:
         cost = cost_of(self.table, usage, mainline_model=spec.mainline_model, image_model=spec.image_model)

@@ -174,10 +174,10 @@ class JobManager:
     async def wait(self, job: Job, seconds: float, listener: Listener | None) -> bool:
         """Wait up to ``seconds``; True when the job is done. If the waiting call itself is
         cancelled (the client gave up), the job is cancelled too."""
-        if listener is not None:
-            job.listeners.append(listener)
-            await listener(job.progress, job.message)
         try:
+            if listener is not None:
+                job.listeners.append(listener)
+                await listener(job.progress, job.message)
             with anyio.move_on_after(seconds):
                 await job.done.wait()
         except anyio.get_cancelled_exc_class():

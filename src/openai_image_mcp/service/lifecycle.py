@@ -69,7 +69,9 @@ class Lifecycle:
         if interrupted:
             log.warning("%d turn(s) were in flight when the server last stopped; marked interrupted", interrupted)
         await self._state.jobs.mark_interrupted(now=now)
-        await self._state.ledger.drop_reservations()
+        # a call holds its reservation at most REQUEST_TIMEOUT (and the retries in it): older ones were left by a
+        # stopped process, younger ones may belong to another process on this workspace
+        await self._state.ledger.drop_reservations(older_than=now - 2 * self._settings.request_timeout)
 
     async def start_in_background(self) -> None:
         """:meth:`start` off the start-up path, so ``tools/list`` answers at once; calls that need the state

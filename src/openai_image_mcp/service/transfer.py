@@ -99,12 +99,15 @@ class Transfers:
             model="", created_at=now, metadata=metadata, owner=link.principal,
         )  # fmt: skip
         await self._state.journal.intend([ref])
-        await self._blobs.put_image(ref, loaded.data, metadata)
         try:
-            await self._state.images.add([rec])
-        except errors.ImageServerError:
+            await self._blobs.put_image(ref, loaded.data, metadata)
+            with anyio.CancelScope(shield=True):
+                await self._state.images.add([rec])
+        except BaseException as exc:
             with anyio.CancelScope(shield=True):
                 await self._blobs.delete_images([ref])
                 await self._state.journal.clear([ref])
+            if isinstance(exc, errors.StorageError) and await self._state.images.get(rec.id, owner=None) is not None:
+                raise InvalidLink("This upload link was already used; ask for a new one.") from exc
             raise
         return rec

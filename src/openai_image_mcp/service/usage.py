@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -46,6 +47,16 @@ class UsageBook:
     async def budgets(self, who: Principal) -> list[dict[str, Any]]:
         out = []
         for limit in self._budget.limits(who, self._clock.now()):
+            if limit.owner is None and who.remote and not who.is_admin:  # everyone's spend is an admin's business
+                out.append(
+                    {
+                        "scope": "server",
+                        "period": limit.period,
+                        "limit_usd": limit.limit_usd,
+                        "resets_at": iso_utc(limit.resets_at, "seconds"),
+                    }
+                )
+                continue
             spent = await self._ledger.spent(owner=limit.owner, since=limit.since)
             out.append(
                 {
@@ -90,7 +101,7 @@ class UsageBook:
         if calls > 1 and worst.usd is not None:  # separate calls, each paying for its own prompt
             worst = replace(worst, usd=worst.usd * calls)
         budgets = await self.budgets(who)
-        fits = worst.usd is not None and all(b["remaining_usd"] >= worst.usd for b in budgets)
+        fits = worst.usd is not None and all(b.get("remaining_usd", math.inf) >= worst.usd for b in budgets)
         refused = bool(budgets) and (not fits if worst.usd is not None else not s.allow_unpriced)
         return {
             "dry_run": True,

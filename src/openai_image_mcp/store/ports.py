@@ -198,7 +198,9 @@ class LedgerRepo(Protocol):
 
     async def calls(self, *, owner: str | None, since: float, until: float) -> list[LedgerEntry]: ...
 
-    async def drop_reservations(self) -> int: ...
+    async def drop_reservations(self, *, older_than: float | None = None) -> int:
+        """Reservations made before ``older_than`` (all when None), left by a process that stopped mid-call."""
+        ...
 
 
 class StateStore(Protocol):

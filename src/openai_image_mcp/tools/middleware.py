@@ -91,9 +91,6 @@ class ToolCallMiddleware:
                     raise MCPError(code=INTERNAL_ERROR, message=self.scrub.text(exc.message, who)) from exc
                 return self._finish(failure(exc).model_dump(mode="json", by_alias=True, exclude_none=True), who)
         result = await tool_call_middleware(ctx, call_next, who)
-        if ctx.method == "tools/call" and ctx.request_id is not None:
-            failed = isinstance(result, dict) and bool(result.get("isError"))
-            self.service.stats.record_tool_call(str(params.get("name", "?"))[:64], "error" if failed else "ok")
         if isinstance(result, dict) and ctx.method in ("tools/call", "resources/list"):
             result = self._finish(result, who) if ctx.method == "tools/call" else self.scrub.result(result, who)
         return result

@@ -98,10 +98,13 @@ def build_http_app(
     public_url = settings.public_url or f"http://{url_host(host)}:{port}{MCP_PATH}"
     settings = settings.model_copy(update={"public_url": public_url})
     verifier = build_verifier(settings, public_url)
-    if verifier is None and not is_loopback(host):
+    public_host = urlsplit(public_url).hostname or ""
+    exposed = not is_loopback(host) or not is_loopback(public_host) or bool(settings.allowed_hosts.strip())
+    if verifier is None and exposed:
         if not allow_unauthenticated:
+            where = f"{host}:{port}" if not is_loopback(host) else f"{public_url} (through a proxy)"
             raise UnsafeBind(
-                f"Refusing to serve on {host}:{port} without authentication: anyone who can reach it could read every "
+                f"Refusing to serve on {where} without authentication: anyone who can reach it could read every "
                 "image and spend your OpenAI credit. Set OPENAI_IMAGE_MCP_TOKENS_FILE (see 'openai-image-mcp token "
                 "add') or OPENAI_IMAGE_MCP_OAUTH_ISSUER, bind to 127.0.0.1, or pass --allow-unauthenticated."
             )

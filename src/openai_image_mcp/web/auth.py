@@ -97,6 +97,14 @@ class JwtTokens:
         if name == LOCAL_NAME:  # the owner of everything made over stdio: never a remote caller's name
             log.warning("rejected a bearer token naming the reserved principal %r", LOCAL_NAME)
             return None
+        if self.principal_claim == "email" and claims.get("email_verified") is not True:
+            log.info("rejected a bearer token whose email is not verified")
+            return None
+        try:
+            tokenfile.check_name(name)
+        except tokenfile.TokenFileError:
+            log.info("rejected a bearer token whose principal name is not usable")
+            return None
         raw = claims.get("scope", claims.get("scp", ""))
         scopes = raw.split() if isinstance(raw, str) else [str(s) for s in raw or []]
         return AccessToken(

@@ -48,6 +48,12 @@ class Metrics:
                     "openai_image_mcp_openai_latency_seconds", "Latency of OpenAI calls.", buckets=buckets,
                     sum_value=stats.latency_sum,
                 )  # fmt: skip
+                spend = CounterMetricFamily(
+                    "openai_image_mcp_spend_usd", "Dollars spent on OpenAI calls, by image model.", labels=["model"]
+                )
+                for model, usd in sorted(stats.spend_by_model.items()):
+                    spend.add_metric([model], usd)
+                yield spend
                 yield GaugeMetricFamily(
                     "openai_image_mcp_active_sessions", "Open sessions.", value=sessions.get("active", 0)
                 )

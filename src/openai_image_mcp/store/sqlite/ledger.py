@@ -141,15 +141,19 @@ class SqliteLedgerRepo:
 
         return await self._db.run(op)
 
-    async def drop_reservations(self) -> int:
-        """Reservations left by a process that stopped mid-call (at start)."""
+    async def drop_reservations(self, *, older_than: float | None = None) -> int:
+        """Reservations left by a process that stopped mid-call: those made before ``older_than`` (every one
+        when None), so a start never drops what another process on the same workspace holds right now."""
+        before = float("inf") if older_than is None else older_than
 
         def op(conn: sqlite3.Connection) -> int:
             held = conn.execute(
                 "SELECT owner, created_at, cost_usd FROM ledger WHERE kind = 'reservation' AND cost_usd IS NOT NULL"
+                " AND created_at < ?",
+                (before,),
             ).fetchall()
             for row in held:
                 _add_to_day(conn, row["owner"], row["created_at"], -float(row["cost_usd"]))
-            return conn.execute("DELETE FROM ledger WHERE kind = 'reservation'").rowcount
+            return conn.execute("DELETE FROM ledger WHERE kind = 'reservation' AND created_at < ?", (before,)).rowcount
 
         return await self._db.run(op)
