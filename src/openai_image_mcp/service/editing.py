@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from openai_image_mcp.core import errors
 from openai_image_mcp.core.clock import Clock
 from openai_image_mcp.core.models import (
     EditRequest,
@@ -207,8 +208,9 @@ class Editor:
         if ours is not None and ours.prompt and ours.prompt not in description:
             description = f"{description}\nThe session starts from an image made from: {ours.prompt}"
         seed = _seed_record(loaded, session_id_hint, principal.name, self._clock.now())
+        data = await self._blobs.get(ours.path) if ours is not None else loaded.image.data
         # Filing the seed is short; done under a shield so that a cancel cannot leave half a session
-        # (a session without its seed, or a seed without its row).
+        # (a session without its seed, or a seed without its row), and undone if it fails.
         with anyio.CancelScope(shield=True):
             session = await self._sessions.create(
                 principal, description, None, name, seed=seed, last_response_id=chain, session_id=session_id_hint
@@ -216,10 +218,15 @@ class Editor:
             ref = self._blobs.join(session.folder, *session_image_parts(1, extension(loaded.image.mime_type)))
             metadata = {**seed.metadata, "file_path": ref, "session_id": session.id}
             seed = replace(seed, path=ref, session_id=session.id, metadata=metadata)
-            data = await self._blobs.get(ours.path) if ours is not None else loaded.image.data
-            await self._state.journal.intend([ref])
-            await self._blobs.put_image(ref, data, metadata)
-            await self._state.images.add([seed])
+            try:
+                await self._state.journal.intend([ref])
+                await self._blobs.put_image(ref, data, metadata)
+                await self._state.images.add([seed])
+            except errors.ImageServerError:
+                await self._blobs.delete_images([ref])
+                await self._state.journal.clear([ref])
+                await self._state.sessions.close(session.id, now=self._clock.now())
+                raise
         await self._sessions.refresh_log(session.id)
         return await self._sessions.get(principal, session.id), seed
 
