@@ -28,8 +28,9 @@ from pathlib import Path
 import anyio
 
 from openai_image_mcp.core.clock import ManualClock
-from openai_image_mcp.core.models import LedgerEntry, ProviderImage, ProviderResult
+from openai_image_mcp.core.models import LedgerEntry
 from openai_image_mcp.core.principal import Principal
+from openai_image_mcp.core.requests import ProviderImage, ProviderResult
 from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.service.budget import Budget, CallSpec, Spending, period_start
 from openai_image_mcp.service.pricing import estimate

@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from openai_image_mcp.core.models import EditRequest, ImageOptions, ImagesRequest, InputFile, ProviderEvent, TurnRequest
+from openai_image_mcp.core.models import ImageOptions
+from openai_image_mcp.core.requests import EditRequest, ImagesRequest, InputFile, ProviderEvent, TurnRequest
 from openai_image_mcp.providers.openai_adapter import OpenAIProvider
 from tests.support.fake_openai import FakeOpenAI, make_photo_like
 

@@ -21,8 +21,9 @@ import pytest
 
 from openai_image_mcp.core import errors
 from openai_image_mcp.core.clock import ManualClock
-from openai_image_mcp.core.models import ImageOptions, LedgerEntry, ProviderResult
+from openai_image_mcp.core.models import ImageOptions, LedgerEntry
 from openai_image_mcp.core.principal import SCOPE_ADMIN, Principal
+from openai_image_mcp.core.requests import ProviderResult
 from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.service import ImageService
 from openai_image_mcp.service.budget import Budget, BudgetExceeded, CallSpec, Spending, period_start

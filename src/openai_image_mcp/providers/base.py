@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from openai_image_mcp.core.models import EditRequest, ImagesRequest, ProviderEvent, ProviderResult, TurnRequest
+from openai_image_mcp.core.requests import EditRequest, ImagesRequest, ProviderEvent, ProviderResult, TurnRequest
 
 #: Receives streaming events; awaited in order, so it should be quick (hand heavy work to a thread).
 EventSink = Callable[[ProviderEvent], Awaitable[None]]

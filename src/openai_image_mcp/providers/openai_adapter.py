@@ -19,13 +19,7 @@ from openai import AsyncOpenAI
 
 from openai_image_mcp.core import errors
 from openai_image_mcp.core.logs import annotate
-from openai_image_mcp.core.models import (
-    EditRequest,
-    ImagesRequest,
-    ProviderEvent,
-    ProviderResult,
-    TurnRequest,
-)
+from openai_image_mcp.core.requests import EditRequest, ImagesRequest, ProviderEvent, ProviderResult, TurnRequest
 from openai_image_mcp.providers.base import EventSink
 from openai_image_mcp.providers.openai_errors import map_exception, response_error
 from openai_image_mcp.providers.openai_requests import build_turn_input, image_params, image_tool

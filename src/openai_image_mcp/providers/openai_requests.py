@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from openai_image_mcp.core.models import ImageOptions, TurnRequest
+from openai_image_mcp.core.models import ImageOptions
+from openai_image_mcp.core.requests import TurnRequest
 
 
 def image_params(options: ImageOptions) -> dict[str, Any]:

@@ -7,7 +7,8 @@ import base64
 from typing import Any
 
 from openai_image_mcp.core import errors
-from openai_image_mcp.core.models import ImageOptions, ProviderImage, ProviderResult
+from openai_image_mcp.core.models import ImageOptions
+from openai_image_mcp.core.requests import ProviderImage, ProviderResult
 from openai_image_mcp.providers.openai_errors import failed_call_error, response_error
 
 

@@ -13,19 +13,22 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from openai_image_mcp.core import errors
 from openai_image_mcp.core.clock import Clock
-from openai_image_mcp.core.models import ImageRecord, ImageRef, SessionRecord, extension
+from openai_image_mcp.core.models import ImageRecord, SessionRecord, extension
 from openai_image_mcp.core.principal import Principal
 from openai_image_mcp.core.refs import parse_image_ref
 from openai_image_mcp.imaging.validate import LoadedImage
 from openai_image_mcp.service.inputs import InputResolver
 from openai_image_mcp.service.runtime import ProviderHandle
 from openai_image_mcp.store.ports import BlobStore, StateStore
+
+if TYPE_CHECKING:
+    from openai_image_mcp.core.requests import ImageRef
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +121,8 @@ class Attacher:
         return file_id
 
     async def attach(self, session: SessionRecord, loaded: Loaded) -> ImageRef:
+        from openai_image_mcp.core.requests import ImageRef
+
         img = loaded.image
         return ImageRef(file_id=await self.upload(session.owner, session.id, img.data, img.sha256, img.mime_type))
 
@@ -173,6 +178,8 @@ class Attacher:
         mask_png, lineage = await self.edit_inputs(principal, target_loaded, refs, mask)  # checked before any upload
         ordered = ([target_loaded] if target_loaded else []) + refs
         images = tuple([await self.attach(session, item) for item in ordered])
+        from openai_image_mcp.core.requests import ImageRef
+
         mask_ref = None
         if mask_png is not None:
             sha = hashlib.sha256(mask_png).hexdigest()

@@ -22,8 +22,9 @@ import anyio
 
 from openai_image_mcp.core import errors
 from openai_image_mcp.core.clock import Clock
-from openai_image_mcp.core.models import BudgetLimit, LedgerEntry, ProviderResult, iso_utc
+from openai_image_mcp.core.models import BudgetLimit, LedgerEntry, iso_utc
 from openai_image_mcp.core.principal import Principal
+from openai_image_mcp.core.requests import ProviderResult
 from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.service.pricing import Cost, PriceTable, cost_of
 from openai_image_mcp.service.stats import ServerStats

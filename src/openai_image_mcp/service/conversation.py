@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from openai_image_mcp.core.models import ImageOptions, InputMessage, SessionRecord, TurnRecord, TurnRequest
+from openai_image_mcp.core.models import ImageOptions, SessionRecord, TurnRecord
+from openai_image_mcp.core.requests import InputMessage, TurnRequest
 
 MAX_REPLAY_TURNS = 50
 MAX_REPLAY_CHARS = 60_000

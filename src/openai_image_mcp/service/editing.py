@@ -16,18 +16,9 @@ import anyio
 
 from openai_image_mcp.core import errors
 from openai_image_mcp.core.clock import Clock
-from openai_image_mcp.core.models import (
-    EditRequest,
-    ImageOptions,
-    ImageRecord,
-    ImageRef,
-    InputFile,
-    SessionRecord,
-    TurnRequest,
-    extension,
-    iso_utc,
-)
+from openai_image_mcp.core.models import ImageOptions, ImageRecord, SessionRecord, extension, iso_utc
 from openai_image_mcp.core.principal import Principal
+from openai_image_mcp.core.requests import EditRequest, ImageRef, InputFile, TurnRequest
 from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.service.attachments import Attacher, Attachments, Loaded
 from openai_image_mcp.service.budget import Spending

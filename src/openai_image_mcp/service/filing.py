@@ -11,8 +11,9 @@ import anyio
 
 from openai_image_mcp.core import errors
 from openai_image_mcp.core.clock import Clock
-from openai_image_mcp.core.models import ImageOptions, ImageRecord, ProviderResult, SessionRecord, TurnRecord
+from openai_image_mcp.core.models import ImageOptions, ImageRecord, SessionRecord, TurnRecord
 from openai_image_mcp.core.refs import cap, json_size, preview_budget
+from openai_image_mcp.core.requests import ProviderResult
 from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.service.outcome import Generation, Progress
 from openai_image_mcp.service.saving import SaveContext, SavedImage, prepare_images, preview_of

@@ -17,16 +17,10 @@ import anyio
 
 from openai_image_mcp.core import errors
 from openai_image_mcp.core.clock import Clock
-from openai_image_mcp.core.models import (
-    ImageOptions,
-    ImagesRequest,
-    ProviderEvent,
-    ProviderResult,
-    SessionRecord,
-    TurnRequest,
-)
+from openai_image_mcp.core.models import ImageOptions, SessionRecord
 from openai_image_mcp.core.principal import Principal
 from openai_image_mcp.core.refs import preview_uri
+from openai_image_mcp.core.requests import ImagesRequest, ProviderEvent, ProviderResult, TurnRequest
 from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.service.attachments import Attacher, Attachments
 from openai_image_mcp.service.budget import Budget, CallSpec, Spending

@@ -12,10 +12,13 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openai_image_mcp.core.models import MIME_TYPES, ImageRecord, ProviderImage, iso_utc
+from openai_image_mcp.core.models import MIME_TYPES, ImageRecord, iso_utc
 from openai_image_mcp.core.principal import LOCAL_NAME
+
+if TYPE_CHECKING:
+    from openai_image_mcp.core.requests import ProviderImage
 
 _FORMAT_BY_PIL = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp"}
 
