@@ -90,7 +90,7 @@ class Editor:
         if session_id:
 
             async def attach(session: SessionRecord) -> Attachments:
-                fidelity = input_fidelity_for(session.image_model, input_fidelity)
+                fidelity = input_fidelity_for(session.image_model, input_fidelity, gen.catalog)
                 return await self._attacher.for_turn(
                     principal, session, target=image, references=references, mask=mask, input_fidelity=fidelity
                 )
@@ -109,7 +109,7 @@ class Editor:
             images=tuple(_input_file(n, item) for n, item in enumerate(loaded)),
             options=options,
             mask=mask_png,
-            input_fidelity=input_fidelity_for(model, input_fidelity),
+            input_fidelity=input_fidelity_for(model, input_fidelity, gen.catalog),
             partial_images=gen.partials_for(progress),
         )
         spec = gen.spec(

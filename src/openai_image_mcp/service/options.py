@@ -24,6 +24,9 @@ def check_options(
     warning = catalog.check(image_model, today=today)
     if options.background == "transparent" and options.output_format == "jpeg":
         raise errors.InvalidInput("background='transparent' needs output_format 'png' or 'webp' (JPEG has no alpha).")
+    model = catalog.get(image_model)
+    if options.background == "transparent" and model is not None and not model.transparency:
+        raise errors.InvalidInput(f"{image_model} cannot draw a transparent background; use gpt-image-2 or newer.")
     catalog.check_size(image_model, options.size)
     catalog.check_quality(image_model, options.quality)
     if options.output_compression is not None and options.output_format == "png":
@@ -31,14 +34,14 @@ def check_options(
     return warning
 
 
-def input_fidelity_for(image_model: str, requested: str | None) -> str | None:
-    """``input_fidelity`` where the model supports it: gpt-image-1 and 1.5 take low/high, gpt-image-1-mini
-    only low; gpt-image-2 and newer do not accept it, so it is left out rather than failing the call."""
+def input_fidelity_for(image_model: str, requested: str | None, catalog: ModelCatalog | None = None) -> str | None:
+    """``input_fidelity`` where the model takes it (:mod:`.image_models`: gpt-image-1 and 1.5 take low/high,
+    gpt-image-1-mini only low); gpt-image-2 and newer do not accept it, so it is left out rather than
+    failing the call."""
     if requested is None:
         return None
-    name = image_model.lower()
-    if name.startswith("gpt-image-1-mini"):
-        return "low"
-    if name.startswith("gpt-image-1"):
+    model = (catalog or ModelCatalog()).get(image_model)
+    allowed = model.input_fidelity if model is not None else ()
+    if requested in allowed:
         return requested
-    return None
+    return allowed[0] if allowed else None
