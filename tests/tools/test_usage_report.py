@@ -87,3 +87,17 @@ async def test_usage_report_rejects_a_bad_date(client: Client) -> None:
     assert err["error_type"] == "invalid_input" and "since" in err["error"]
     err = await refused(client, "get_usage_report", {"until": "2027-13-45"})
     assert err["error_type"] == "invalid_input" and "until" in err["error"]
+
+
+async def test_the_period_can_be_a_from_to_range(client: Client, fake: FakeOpenAI) -> None:
+    made = await client.call_tool("generate_image", {"prompt": "a fox", "model": "gpt-image-2", "quality": "low"})
+    assert not made.is_error
+    spent = (made.structured_content or {})["cost"]["usd"]
+    r = await client.call_tool("get_usage_report", {"period": "2020-01-01/2100-01-01", "group_by": "model"})
+    report = r.structured_content or {}
+    assert not r.is_error and report["since"] == "2020-01-01T00:00:00Z"
+    assert report["total_usd"] == pytest.approx(spent) and report["calls"] == 1
+    empty = await client.call_tool("get_usage_report", {"period": "2020-01-01/2020-02-01"})
+    assert (empty.structured_content or {})["calls"] == 0
+    bad = await client.call_tool("get_usage_report", {"period": "yesterday"})
+    assert bad.is_error

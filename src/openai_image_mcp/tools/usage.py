@@ -44,7 +44,14 @@ def dry_run_result(estimate: dict[str, Any]) -> CallToolResult:
 def register(mcp: MCPServer, service: ImageService) -> None:
     @mcp.tool(title="Usage report", annotations=READ_ONLY)
     async def get_usage_report(
-        period: Annotated[Literal["today", "month"] | None, Field(description="today or month (UTC).")] = "today",
+        period: Annotated[
+            str | None,
+            Field(
+                max_length=90,
+                pattern=r"^(today|month|[^/]+/[^/]+)$",
+                description="today, month (UTC), or FROM/TO: two ISO dates, TO exclusive (e.g. 2026-11-01/2026-12-01).",
+            ),
+        ] = "today",
         since: Annotated[
             str | None, Field(max_length=40, description="From: ISO date/time (UTC unless zoned), inclusive.")
         ] = None,
@@ -56,7 +63,15 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         """What OpenAI calls cost, from the ledger: today, this month or since/until, grouped, with the budgets."""
 
         async def body() -> CallToolResult:
-            report = await service.usage_report(caller(), period=period, since=since, until=until, group_by=group_by)
+            chosen: str | None = period
+            start, end = since, until
+            if period and "/" in period:  # FROM/TO
+                start, end = (part.strip() or None for part in period.split("/", 1))
+                chosen = None
+            report = await service.usage_report(
+                caller(), period=chosen if chosen in ("today", "month") else None, since=start, until=end,
+                group_by=group_by,
+            )  # fmt: skip
             return results.success(UsageReportOutput.model_validate(report))
 
         return await results.guarded("get_usage_report", body)
