@@ -48,6 +48,7 @@ class ImageMCPServer(MCPServer[ImageService]):
         super().__init__(**kwargs)
         self._service = service
         self._compact_tools: list[Tool] | None = None
+        self._tool_names: frozenset[str] = frozenset()
 
     @property
     def service(self) -> ImageService:
@@ -57,6 +58,7 @@ class ImageMCPServer(MCPServer[ImageService]):
         """The registered tools, with model-facing definitions kept small (:mod:`openai_image_mcp.tools.compact`)."""
         if self._compact_tools is None:
             self._compact_tools = [compact_tool(t) for t in await super().list_tools()]
+            self._tool_names = frozenset(t.name for t in self._compact_tools)
         return list(self._compact_tools)
 
     async def call_tool(
@@ -64,7 +66,9 @@ class ImageMCPServer(MCPServer[ImageService]):
     ) -> CallToolResult | InputRequiredResult:
         """The SDK's call, counted by tool and outcome for /metrics (an unknown name counts as ``unknown``, so
         callers cannot mint metric labels)."""
-        known = name in {tool.name for tool in await self.list_tools()}
+        if self._compact_tools is None:
+            await self.list_tools()
+        known = name in self._tool_names
         outcome = "error"
         try:
             result = await super().call_tool(name, arguments, context)

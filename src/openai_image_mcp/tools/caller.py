@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from contextvars import ContextVar, Token
 
-from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken
 
 from openai_image_mcp.core.principal import LOCAL, SCOPE_GENERATE, SCOPE_READ, Principal
@@ -33,10 +32,6 @@ def principal_of(token: AccessToken | None) -> Principal:
     if token is None:
         return LOCAL
     return Principal(name=token.subject or token.client_id, scopes=frozenset(token.scopes), remote=True)
-
-
-def current_token_principal() -> Principal:
-    return principal_of(get_access_token())
 
 
 #: The scope each tool needs; a tool not listed here needs images:generate (default-deny for new tools).

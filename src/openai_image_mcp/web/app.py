@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -66,7 +66,6 @@ class HttpApp:
     server: ImageMCPServer
     public_url: str
     authenticated: bool
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 def transport_security(settings: Settings, host: str, port: int, public_url: str) -> TransportSecuritySettings:
