@@ -132,6 +132,14 @@ class GenerationCancelled(ImageServerError):
     suggestion = "Nothing was saved and nothing half-written remains; call the tool again to generate."
 
 
+class LeaseLost(ImageServerError):
+    """A replica lost a session's lock (its lease ran out, or the turn was marked interrupted) before it could commit
+    the turn: nothing of the turn is recorded, the session's chain stays where the newer holder left it."""
+
+    error_type = "lease_lost"
+    suggestion = "Call again: the session is intact and the turn can simply be retried."
+
+
 class JobNotFound(ImageServerError):
     error_type = "job_not_found"
     suggestion = "Check the job_id returned by the generating tool."

@@ -177,6 +177,40 @@ class Settings(BaseSettings):
         default=3600, ge=60, le=7 * 86_400, description="Default lifetime of download and upload links."
     )
 
+    # -- scale-out -------------------------------------------------------------------------
+    state_url: str | None = Field(
+        default=None,
+        description="Where records live: sqlite:///<path> (default: sqlite:///<workspace>/state.sqlite3), or "
+        "redis://host:port/db (rediss:// for TLS) shared by several replicas.",
+    )
+    blob_url: str | None = Field(
+        default=None,
+        description="Where image bytes live: file://<folder> (default: file://<workspace>/generated_images), or "
+        "s3://bucket/prefix (credentials from the standard AWS_* variables).",
+    )
+    s3_endpoint: str | None = Field(
+        default=None,
+        description="The endpoint of an S3-compatible store (MinIO, R2, Ceph, ...) for an s3:// OPENAI_IMAGE_MCP_BLOB_URL.",
+    )
+    openai_rpm: int = Field(
+        default=0,
+        ge=0,
+        description="OpenAI requests per minute per API key, shared by every replica on the same state (0 = no limit); "
+        "calls over it wait for a slot instead of drawing 429s.",
+    )
+    lease_seconds: float = Field(
+        default=15.0,
+        ge=1,
+        le=600,
+        description="How long a replica's session locks and heartbeat last unrenewed: a replica that dies loses its "
+        "locks, and its running turns are marked interrupted, this long after.",
+    )
+    replica_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="This process's name among replicas (default: <hostname>-<pid>-<random>).",
+    )
+
     # -- cost ------------------------------------------------------------------------------
     prices_file: Path | None = Field(
         default=None,

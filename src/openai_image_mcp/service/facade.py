@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -27,18 +28,18 @@ from openai_image_mcp.service.image_models import ModelCatalog
 from openai_image_mcp.service.inputs import InputResolver
 from openai_image_mcp.service.jobs import Job, JobManager, Listener
 from openai_image_mcp.service.lifecycle import Lifecycle
-from openai_image_mcp.service.limits import FairUse
+from openai_image_mcp.service.limits import FairUse, RequestPacer
 from openai_image_mcp.service.links import Link
 from openai_image_mcp.service.outcome import Generation
 from openai_image_mcp.service.presets import ProductPlan, UIPlan
 from openai_image_mcp.service.pricing import PriceTable
-from openai_image_mcp.service.runtime import ProviderFactory, ProviderHandle, SessionLocks
+from openai_image_mcp.service.runtime import ProviderFactory, ProviderHandle
 from openai_image_mcp.service.sessions import SessionBook
 from openai_image_mcp.service.stats import ServerStats, current_rss_bytes
 from openai_image_mcp.service.transfer import Transfers
-from openai_image_mcp.store.files import FileBlobStore
-from openai_image_mcp.store.ports import BlobStore, StateStore
-from openai_image_mcp.store.sqlite import SqliteStateStore
+from openai_image_mcp.store import backends
+from openai_image_mcp.store.local import LocalCoordinator
+from openai_image_mcp.store.ports import BlobStore, Coordinator, StateStore
 
 if TYPE_CHECKING:
     from openai_image_mcp.imaging.previews import Preview
@@ -58,12 +59,19 @@ class ImageService(LazyFlows):
         state: StateStore | None = None,
         blobs: BlobStore | None = None,
         clock: Clock | None = None,
+        coordinator: Coordinator | None = None,
     ) -> None:
+        """By default the stores and the coordinator named by the settings' URLs (:mod:`~openai_image_mcp.store.backends`):
+        SQLite, the workspace folder and the in-process coordinator unless configured otherwise."""
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.state: StateStore = state or SqliteStateStore(settings.database_path)
-        self.blobs: BlobStore = blobs or FileBlobStore(
-            settings.images_root, previews_root=settings.workspace / "previews"
+        replica = settings.replica_id or (state.replica if state is not None else backends.new_replica_id())
+        self.state: StateStore = state or backends.state_store(settings, replica=replica)
+        self.blobs: BlobStore = blobs or backends.blob_store(settings)
+        self.coordinator: Coordinator = coordinator or (
+            LocalCoordinator(replica=replica, clock=self.clock)
+            if state is not None
+            else backends.coordinator(settings, replica=replica, clock=self.clock)
         )
         self.stats = ServerStats()
         self.provider = ProviderHandle(settings, provider_factory)
@@ -74,7 +82,7 @@ class ImageService(LazyFlows):
             settings.input_roots, max_bytes=settings.max_input_bytes, max_pixels=settings.max_input_pixels
         )
         state, blobs, clock = self.state, self.blobs, self.clock
-        self.jobs = JobManager(state.jobs, self.stats, clock)
+        self.jobs = JobManager(state.jobs, self.stats, clock, self.coordinator)
         self.sessions = SessionBook(settings=settings, state=state, blobs=blobs, clock=clock)
         self.attacher = Attacher(
             resolver=resolver, state=state, blobs=blobs, provider=self.provider, cpu=cpu, clock=clock,
@@ -83,7 +91,6 @@ class ImageService(LazyFlows):
         self.catalog = ModelCatalog()
         self.prices = PriceTable.load(settings.prices_file)  # a bad OPENAI_IMAGE_MCP_PRICES_FILE stops the start
         self._cpu, self._resolver = cpu, resolver
-        self._locks = SessionLocks()
         self.transfers = Transfers(
             state=state, blobs=blobs, resolver=resolver, cpu=cpu, clock=clock,
             default_expiry=settings.link_expiry_seconds,
@@ -91,11 +98,13 @@ class ImageService(LazyFlows):
         self.lifecycle = Lifecycle(
             settings=settings, state=state, blobs=blobs, jobs=self.jobs, provider=self.provider,
             sessions=self.sessions, attacher=self.attacher, transfers=self.transfers, stats=self.stats, clock=clock,
-            catalog=self.catalog,
+            catalog=self.catalog, coordinator=self.coordinator,
         )  # fmt: skip
         self.fair_use = FairUse(
-            per_minute=settings.rate_limit_per_minute, concurrent=settings.max_concurrent_per_principal, clock=clock
-        )
+            self.coordinator, per_minute=settings.rate_limit_per_minute,
+            concurrent=settings.max_concurrent_per_principal, running_ttl=4 * settings.request_timeout + 60,
+        )  # fmt: skip
+        self.pacer = RequestPacer(self.coordinator, rpm=settings.openai_rpm, api_key=settings.api_key)
 
     # -- lifecycle (see service/lifecycle.py) ----------------------------------------------
     async def wait_ready(self) -> None:
@@ -131,18 +140,19 @@ class ImageService(LazyFlows):
     # -- generating (each returns the job) --------------------------------------------------
     async def _submit(self, who: Principal, kind: str, runner: Runner, session_id: str | None) -> Job:
         """Submit a generation of ``who``, within the fair-use limits (checked before anything is sent)."""
-        self.fair_use.acquire(who.name)
+        ticket = uuid.uuid4().hex
+        await self.fair_use.acquire(who.name, ticket)
 
         async def run(job: Job) -> Generation:
             try:
                 return await runner(job)
             finally:
-                self.fair_use.release(who.name)
+                await self.fair_use.release(who.name, ticket)
 
         try:
             return await self.jobs.submit(kind, run, owner=who.name, session_id=session_id)
         except BaseException:
-            self.fair_use.release(who.name)
+            await self.fair_use.release(who.name, ticket)
             raise
 
     async def generate_in_session(
@@ -283,11 +293,22 @@ class ImageService(LazyFlows):
         """The result of a job that succeeded, rebuilt from its rows (previews are made again)."""
         return await self.generator.filer.rebuild(record.result or {})
 
-    async def cancel(self, who: Principal, job_id: str) -> Job:
+    async def await_elsewhere(self, who: Principal, job_id: str, seconds: float, listener: Listener | None) -> JobRecord:
+        """A job this process does not run (another replica does, or did): its record once it ends, or after
+        ``seconds`` (still ``running``). Progress reaches ``listener`` through the coordinator."""
+        record = await self.jobs.wait_elsewhere(who, job_id, seconds, listener)
+        if record is None:
+            raise errors.JobNotFound(f"No generation job with id '{job_id}'.")
+        return record
+
+    async def cancel(self, who: Principal, job_id: str) -> Job | JobRecord:
+        """Cancel a running job, of this process or of another replica; returns it once it has stopped."""
         job = self.jobs.find(who, job_id)
         if job is None:
-            await self.job_record(who, job_id)  # not found, or:
-            raise errors.InvalidInput(f"Job '{job_id}' is not running any more.")
+            record = await self.job_record(who, job_id)  # not found, or:
+            if record.status != "running" or not self.coordinator.shared:
+                raise errors.InvalidInput(f"Job '{job_id}' is not running any more.")
+            return await self.jobs.cancel_elsewhere(who, record)
         if self.jobs.cancel(job):
             await job.done.wait()
         return job

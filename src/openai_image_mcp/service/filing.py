@@ -64,7 +64,10 @@ class Filer:
         lineage: dict[str, Any] | None = None,
         cost: dict[str, Any] | None = None,
         warning: str | None = None,
+        fence: int | None = None,
     ) -> Generation:
+        """Write the images, then commit their rows (for a session turn: fenced by the session lock's token, so a
+        replica that lost the lock cannot commit, and its files are removed)."""
         await progress.report(90, "saving the image")
         params = options.as_dict()
         ctx = SaveContext(
@@ -107,6 +110,7 @@ class Filer:
                         usage={**result.usage, "cost": cost} if cost else result.usage,
                         images=records,
                         now=self._clock.now(),
+                        fence=fence,
                     )
                 else:
                     await self._state.images.add(records)

@@ -14,11 +14,12 @@ from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.service.attachments import Attacher
 from openai_image_mcp.service.image_models import ModelCatalog
 from openai_image_mcp.service.inputs import InputResolver
+from openai_image_mcp.service.limits import RequestPacer
 from openai_image_mcp.service.pricing import PriceTable
-from openai_image_mcp.service.runtime import ProviderHandle, SessionLocks
+from openai_image_mcp.service.runtime import ProviderHandle
 from openai_image_mcp.service.sessions import SessionBook
 from openai_image_mcp.service.stats import ServerStats
-from openai_image_mcp.store.ports import BlobStore, StateStore
+from openai_image_mcp.store.ports import BlobStore, Coordinator, StateStore
 
 if TYPE_CHECKING:
     from openai_image_mcp.service.browse import Browser
@@ -43,7 +44,8 @@ class LazyFlows:
     prices: PriceTable
     _cpu: anyio.CapacityLimiter
     _resolver: InputResolver
-    _locks: SessionLocks
+    coordinator: Coordinator
+    pacer: RequestPacer
 
     @cached_property
     def budget(self) -> Budget:
@@ -62,8 +64,8 @@ class LazyFlows:
         filer = Filer(settings=s, state=state, blobs=blobs, stats=self.stats, cpu=self._cpu, clock=clock)
         return Generator(
             settings=s, state=state, blobs=blobs, sessions=self.sessions, attacher=self.attacher, filer=filer,
-            provider=self.provider, budget=self.budget, catalog=self.catalog, locks=self._locks, stats=self.stats,
-            clock=clock,
+            provider=self.provider, budget=self.budget, catalog=self.catalog, coordinator=self.coordinator,
+            pacer=self.pacer, stats=self.stats, clock=clock,
         )  # fmt: skip
 
     @cached_property

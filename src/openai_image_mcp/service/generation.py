@@ -27,14 +27,15 @@ from openai_image_mcp.service.budget import Budget, CallSpec, Spending
 from openai_image_mcp.service.conversation import build_turn
 from openai_image_mcp.service.filing import Filer
 from openai_image_mcp.service.image_models import ModelCatalog
+from openai_image_mcp.service.limits import RequestPacer
 from openai_image_mcp.service.layout import session_image_parts, use_case_key
 from openai_image_mcp.service.options import check_options, is_images_api_model
 from openai_image_mcp.service.outcome import Generation, Progress, Silent, check_prompt
 from openai_image_mcp.service.pricing import estimate
-from openai_image_mcp.service.runtime import ProviderHandle, SessionLocks
+from openai_image_mcp.service.runtime import ProviderHandle
 from openai_image_mcp.service.sessions import SessionBook
 from openai_image_mcp.service.stats import ServerStats
-from openai_image_mcp.store.ports import BlobStore, StateStore
+from openai_image_mcp.store.ports import BlobStore, Coordinator, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,8 @@ class Generator:
         provider: ProviderHandle,
         budget: Budget,
         catalog: ModelCatalog,
-        locks: SessionLocks,
+        coordinator: Coordinator,
+        pacer: RequestPacer,
         stats: ServerStats,
         clock: Clock,
     ) -> None:
@@ -72,7 +74,8 @@ class Generator:
         self.provider = provider
         self.budget = budget
         self.catalog = catalog
-        self._locks = locks
+        self._coordinator = coordinator
+        self._pacer = pacer
         self._stats = stats
         self._clock = clock
         self.partial_images_setting = settings.partial_images
@@ -107,14 +110,14 @@ class Generator:
         await self.budget.check(spec)  # before anything is uploaded or sent
         spending = Spending()
         provider = await self.provider.get()
-        lock = self._locks(session_id)
-        if lock.locked():
+        lock_name = f"session:{session_id}"
+        if await self._coordinator.is_locked(lock_name):
             await progress.report(1, "queued behind the previous turn of this session")
-        async with lock:
+        async with self._coordinator.lock(lock_name, lease=self.settings.lease_seconds) as lease:
             session = await self._sessions.active(principal, session_id)
             params = {"prompt_source": "session", **options.as_dict()}
             turn = await self._state.sessions.begin_turn(
-                session_id, prompt, params, session.last_response_id, now=self._clock.now()
+                session_id, prompt, params, session.last_response_id, now=self._clock.now(), fence=lease.token
             )
             try:
                 if attach is not None:
@@ -132,15 +135,12 @@ class Generator:
                     request = await self._turn_request(session, prompt, options, progress, force_replay=True)
                     request = _attached(request, attachments)
                     result = await self.call(lambda: provider.respond(request, sink), spec, spending)
-                refs = [
-                    self._blobs.join(session.folder, *session_image_parts(session.image_count + i + 1, "png"))
-                    for i in range(len(result.images))
-                ]
+                refs = await self._free_refs(session, len(result.images))
                 generation = await self.filer.persist(
                     result, progress, prompt=prompt, options=options, model=session.model,
                     image_model=session.image_model, use_case=use_case, refs=refs, owner=session.owner,
                     session=session, turn=turn, lineage=attachments.lineage, cost=spending.summary(),
-                    warning=warning,
+                    warning=warning, fence=lease.token,
                 )  # fmt: skip
             except errors.ImageServerError as exc:
                 with anyio.CancelScope(shield=True):
@@ -166,6 +166,18 @@ class Generator:
                 raise
         await self._sessions.refresh_log(session_id)
         return generation
+
+    async def _free_refs(self, session: SessionRecord, count: int) -> list[str]:
+        """The next ``count`` image names of the session's folder. A name already taken (a replica that lost its
+        lease, or died, after writing but before committing) is skipped, never written over."""
+        refs: list[str] = []
+        number = session.image_count
+        while len(refs) < count:
+            number += 1
+            ref = self._blobs.join(session.folder, *session_image_parts(number, "png"))
+            if not await self._blobs.exists(ref):
+                refs.append(ref)
+        return refs
 
     async def one_shot(
         self,
@@ -262,6 +274,7 @@ class Generator:
         self, fn: Callable[[], Awaitable[ProviderResult]], spec: CallSpec, spending: Spending
     ) -> ProviderResult:
         """One provider call: within the budget, booked in the ledger, timed for the stats."""
+        await self._pacer.wait()
         started = self._clock.monotonic()
         try:
             return await self.budget.call(spec, fn, spending)

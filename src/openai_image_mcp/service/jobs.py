@@ -6,6 +6,12 @@ never loses a paid result. ``get_generation_result`` waits on the same job later
 waits, the job's progress (stages and partial-image previews) is forwarded to it as MCP progress
 notifications. Cancelling the waiting call cancels the job (the upstream request is closed); a job
 that was left running by a handle is cancelled with ``cancel_generation``.
+
+Across replicas (a shared :class:`~openai_image_mcp.store.ports.Coordinator`): a job runs on the replica that took
+the call, and any replica can wait for it or cancel it. The running replica publishes the job's progress and its
+end on the channel ``job:<id>``, and listens on ``cancel`` for cancels of its jobs; a waiter elsewhere subscribes
+first, then reads the record, then waits for the end message (no polling of the store). If the running replica
+dies, a survivor marks its jobs interrupted and publishes their end (see ``Lifecycle.watch_replicas``).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from openai_image_mcp.core.clock import Clock
 from openai_image_mcp.core.models import JobRecord
 from openai_image_mcp.core.principal import LOCAL_NAME, Principal
 from openai_image_mcp.service.stats import ServerStats
-from openai_image_mcp.store.ports import JobRepo
+from openai_image_mcp.store.ports import Coordinator, JobRepo
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +80,11 @@ class Job:
 
 
 class JobManager:
-    def __init__(self, store: JobRepo, stats: ServerStats, clock: Clock) -> None:
+    def __init__(self, store: JobRepo, stats: ServerStats, clock: Clock, coordinator: Coordinator) -> None:
         self._store = store
         self._stats = stats
         self._clock = clock
+        self._coord = coordinator
         self._tg: TaskGroup | None = None
         self._running: dict[str, Job] = {}
         self._finished: OrderedDict[str, Job] = OrderedDict()
@@ -85,6 +92,28 @@ class JobManager:
 
     def bind(self, tg: TaskGroup) -> None:
         self._tg = tg
+        if self._coord.shared:
+            tg.start_soon(self._listen_for_cancels, name="job cancels from other replicas")
+
+    async def _listen_for_cancels(self) -> None:
+        """Cancels sent by other replicas for jobs this one runs (the caller's cancel: ``cancelled``, not
+        ``interrupted``)."""
+        while not self._stopping:
+            try:
+                async with self._coord.subscribe("cancel") as messages:
+                    async for message in messages:
+                        job = self._running.get(str(message.get("job", "")))
+                        if job is not None:
+                            job.scope.cancel()
+            except errors.ImageServerError as exc:
+                log.warning("listening for cancels failed (%s); listening again", exc.message)
+                await anyio.sleep(1)
+
+    async def _announce(self, job_id: str, message: dict[str, Any]) -> None:
+        try:
+            await self._coord.publish(f"job:{job_id}", message)
+        except errors.ImageServerError as exc:  # waiters elsewhere then see the end when their wait runs out
+            log.warning("could not announce job %s: %s", job_id, exc.message)
 
     async def stop(self) -> None:
         """Server shutdown: running jobs are cancelled and recorded as interrupted."""
@@ -108,6 +137,12 @@ class JobManager:
             raise errors.ImageServerError("The server is not running or is shutting down; retry in a moment.")
         job = Job(id=uuid.uuid4().hex, kind=kind, session_id=session_id, owner=owner, created_at=self._clock.now())
         await self._store.create(job.id, kind, session_id, owner=owner, now=job.created_at)
+        if self._coord.shared:
+
+            async def tell(progress: float, message: str) -> None:
+                await self._announce(job.id, {"type": "progress", "progress": progress, "message": message})
+
+            job.listeners.append(tell)
         self._running[job.id] = job
         self._tg.start_soon(self._run, job, runner, name=f"job {kind} {job.id}")
         return job
@@ -153,6 +188,8 @@ class JobManager:
                     )
                 except errors.ImageServerError:
                     log.exception("could not record the end of job %s", job.id)
+                if self._coord.shared:
+                    await self._announce(job.id, {"type": "end", "status": status})
             self._running.pop(job.id, None)
             self._finished[job.id] = job
             while len(self._finished) > KEEP_FINISHED:
@@ -195,6 +232,46 @@ class JobManager:
             return False
         job.scope.cancel()
         return True
+
+    async def wait_elsewhere(
+        self, principal: Principal, job_id: str, seconds: float, listener: Listener | None
+    ) -> JobRecord | None:
+        """Wait up to ``seconds`` for a job another replica runs; its record then (None: not found)."""
+        owner = principal.owner_filter
+        async with self._coord.subscribe(f"job:{job_id}") as messages:
+            record = await self._store.get(job_id, owner=owner)
+            if record is None or record.status != "running" or not self._coord.shared:
+                return record
+            if listener is not None:
+                await listener(0.0, record.message or "running on another replica")
+            try:
+                with anyio.move_on_after(seconds):
+                    async for message in messages:
+                        if message.get("type") == "end":
+                            break
+                        if listener is not None and message.get("type") == "progress":
+                            try:
+                                await listener(float(message.get("progress", 0)), str(message.get("message", "")))
+                            except Exception:  # a caller that went away must not end the wait with an error
+                                listener = None
+            except anyio.get_cancelled_exc_class():  # the waiting call was cancelled: so is the job, as here
+                with anyio.CancelScope(shield=True), anyio.move_on_after(2):
+                    await self._coord.publish("cancel", {"job": job_id})
+                raise
+        return await self._store.get(job_id, owner=owner)
+
+    async def cancel_elsewhere(self, principal: Principal, record: JobRecord, *, seconds: float = 15) -> JobRecord:
+        """Ask the replica running ``record``'s job to cancel it; its record once it has stopped."""
+        async with self._coord.subscribe(f"job:{record.id}") as messages:
+            now = await self._store.get(record.id, owner=principal.owner_filter)
+            if now is None or now.status != "running":
+                return now or record
+            await self._coord.publish("cancel", {"job": record.id})
+            with anyio.move_on_after(seconds):
+                async for message in messages:
+                    if message.get("type") == "end":
+                        break
+        return await self._store.get(record.id, owner=principal.owner_filter) or record
 
     async def record(self, principal: Principal, job_id: str) -> JobRecord | None:
         return await self._store.get(job_id, owner=principal.owner_filter)

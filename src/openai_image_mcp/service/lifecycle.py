@@ -17,7 +17,7 @@ from openai_image_mcp.service.runtime import ProviderHandle
 from openai_image_mcp.service.sessions import SessionBook
 from openai_image_mcp.service.stats import ServerStats
 from openai_image_mcp.service.transfer import Transfers
-from openai_image_mcp.store.ports import BlobStore, StateStore
+from openai_image_mcp.store.ports import BlobStore, Coordinator, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ class Lifecycle:
         stats: ServerStats,
         clock: Clock,
         catalog: ModelCatalog,
+        coordinator: Coordinator,
     ) -> None:
         self._settings = settings
         self._state = state
@@ -52,26 +53,67 @@ class Lifecycle:
         self._stats = stats
         self._clock = clock
         self._catalog = catalog
+        self._coord = coordinator
         self._ready = anyio.Event()
         self._start_error: errors.ImageServerError | None = None
 
     async def start(self) -> None:
         await self._blobs.open()
         await self._state.open()
+        await self._coord.open()
         await self._transfers.open(self._settings.link_key_path)
-        orphans = await self._state.journal.orphans()
-        if orphans:
-            await self._blobs.delete_images(orphans)
-            await self._state.journal.clear(orphans)
-            log.warning("removed %d image file(s) a crash left without a record: %s", len(orphans), orphans)
         now = self._clock.now()
-        interrupted = await self._state.sessions.mark_interrupted(now=now)
-        if interrupted:
-            log.warning("%d turn(s) were in flight when the server last stopped; marked interrupted", interrupted)
-        await self._state.jobs.mark_interrupted(now=now)
+        if self._coord.shared:  # other replicas are at work on this state: only what dead ones left is cleaned
+            await self._coord.heartbeat(ttl=self._settings.lease_seconds)
+            await self.sweep_dead_replicas()
+        else:  # a single process: whatever is in flight was left by this workspace's last run
+            await self._interrupt(None, now)
         # a call holds its reservation at most REQUEST_TIMEOUT (and the retries in it): older ones were left by a
         # stopped process, younger ones may belong to another process on this workspace
         await self._state.ledger.drop_reservations(older_than=now - 2 * self._settings.request_timeout)
+
+    async def _interrupt(self, replica: str | None, now: float) -> None:
+        """End what ``replica`` (every replica: None) left in flight: image files without a record, pending turns,
+        running jobs (whose waiters elsewhere are told)."""
+        whose = "a crash" if replica is None else f"replica {replica}"
+        orphans = await self._state.journal.orphans(replica=replica)
+        if orphans:
+            await self._blobs.delete_images(orphans)
+            await self._state.journal.clear(orphans)
+            log.warning("removed %d image file(s) %s left without a record: %s", len(orphans), whose, orphans)
+        interrupted = await self._state.sessions.mark_interrupted(now=now, replica=replica)
+        if interrupted:
+            log.warning("%d turn(s) were in flight when %s stopped; marked interrupted", interrupted, whose)
+        for job_id in await self._state.jobs.mark_interrupted(now=now, replica=replica):
+            if self._coord.shared:
+                await self._coord.publish(f"job:{job_id}", {"type": "end", "status": "interrupted"})
+
+    async def sweep_dead_replicas(self) -> list[str]:
+        """Replicas whose heartbeat ran out: one survivor (whichever claims it) interrupts their work."""
+        swept = []
+        for replica in await self._coord.dead_replicas():
+            if await self._coord.claim(f"sweep:{replica}", ttl=self._settings.lease_seconds):
+                log.warning("replica %s stopped answering; interrupting its work", replica)
+                await self._interrupt(replica, self._clock.now())
+                await self._coord.forget_replica(replica)
+                swept.append(replica)
+        return swept
+
+    async def watch_replicas(self) -> None:
+        """Runs for the server's life on a shared state: the heartbeat every third of the lease, and the sweep of
+        dead replicas, so a dead replica's turns are marked interrupted within the lease."""
+        if not self._coord.shared:
+            return
+        await self._ready.wait()
+        if self._start_error is not None:
+            return
+        while True:
+            await anyio.sleep(self._settings.lease_seconds / 3)
+            try:
+                await self._coord.heartbeat(ttl=self._settings.lease_seconds)
+                await self.sweep_dead_replicas()
+            except errors.ImageServerError as exc:
+                log.warning("watching the other replicas failed: %s", exc)
 
     async def start_in_background(self) -> None:
         """:meth:`start` off the start-up path, so ``tools/list`` answers at once; calls that need the state
@@ -92,6 +134,7 @@ class Lifecycle:
     async def stop(self) -> None:
         await self._jobs.stop()
         await self._provider.aclose()
+        await self._coord.close()
         await self._state.close()
 
     async def housekeeping(self, every: float = 60.0) -> None:
@@ -141,6 +184,8 @@ class Lifecycle:
         """What /readyz reports: the state store answers, the blob store takes a write. Raises on failure."""
         await self.wait_ready()
         await self._state.sessions.counts(owner=None)
+        if self._coord.shared:
+            await self._coord.heartbeat(ttl=self._settings.lease_seconds)
         probe = self._blobs.ref(".readyz-probe")
         await self._blobs.put(probe, b"ok")
         await self._blobs.delete_images([probe])

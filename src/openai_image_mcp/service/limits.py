@@ -1,15 +1,24 @@
-"""Fair use: per principal, at most ``per_minute`` generations started in any 60 seconds and at most
-``concurrent`` running at once. Checked before a generation is submitted, so a refused call sends
-nothing to OpenAI. ``0`` turns a limit off.
+"""Limits shared by every replica on the same state, counted by the :class:`~openai_image_mcp.store.ports.Coordinator`.
+
+Fair use: per principal, at most ``per_minute`` generations started in any 60 seconds and at most ``concurrent``
+running at once. Checked before a generation is submitted, so a refused call sends nothing to OpenAI. ``0`` turns
+a limit off.
+
+Pacing: at most ``OPENAI_IMAGE_MCP_OPENAI_RPM`` requests per minute to OpenAI per API key, together across the
+replicas, so ten replicas do not draw a storm of 429s; a call over it waits for a slot instead of failing.
 """
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict, deque
+import hashlib
+import logging
+
+import anyio
 
 from openai_image_mcp.core import errors
-from openai_image_mcp.core.clock import Clock
+from openai_image_mcp.store.ports import Coordinator
+
+log = logging.getLogger(__name__)
 
 WINDOW = 60.0
 
@@ -24,38 +33,55 @@ class LimitExceeded(errors.ImageServerError):
 
 
 class FairUse:
-    def __init__(self, *, per_minute: int, concurrent: int, clock: Clock) -> None:
+    def __init__(self, coordinator: Coordinator, *, per_minute: int, concurrent: int, running_ttl: float) -> None:
+        """``running_ttl``: how long a running generation counts at most (a replica that died never releases)."""
         self.per_minute = per_minute
         self.concurrent = concurrent
-        self._clock = clock
-        self._starts: defaultdict[str, deque[float]] = defaultdict(deque)
-        self._running: defaultdict[str, int] = defaultdict(int)
+        self._coord = coordinator
+        self._ttl = running_ttl
 
-    def acquire(self, owner: str) -> None:
-        """Count a generation of ``owner`` starting now, or raise :class:`LimitExceeded`."""
-        now = self._clock.monotonic()
-        starts = self._starts[owner]
-        while starts and starts[0] <= now - WINDOW:
-            starts.popleft()
-        if self.concurrent and self._running[owner] >= self.concurrent:
+    async def acquire(self, owner: str, ticket: str) -> None:
+        """Count generation ``ticket`` of ``owner`` starting now, or raise :class:`LimitExceeded`."""
+        if self.concurrent and not await self._coord.enter(
+            f"running:{owner}", ticket, limit=self.concurrent, ttl=self._ttl
+        ):
             raise LimitExceeded(
                 f"{self.concurrent} generations of yours are already running "
                 "(OPENAI_IMAGE_MCP_MAX_CONCURRENT_PER_PRINCIPAL); wait for one to finish.",
                 retry_after=5,
             )
-        if self.per_minute and len(starts) >= self.per_minute:
-            wait = math.ceil(starts[0] + WINDOW - now)
-            raise LimitExceeded(
-                f"{self.per_minute} generations per minute is the limit (OPENAI_IMAGE_MCP_RATE_LIMIT_PER_MINUTE).",
-                retry_after=max(1, wait),
-            )
-        starts.append(now)
-        self._running[owner] += 1
+        if self.per_minute:
+            wait = await self._coord.hit(f"starts:{owner}", limit=self.per_minute, window=WINDOW)
+            if wait > 0:
+                await self.release(owner, ticket)
+                raise LimitExceeded(
+                    f"{self.per_minute} generations per minute is the limit (OPENAI_IMAGE_MCP_RATE_LIMIT_PER_MINUTE).",
+                    retry_after=max(1, round(wait + 0.499)),
+                )
 
-    def release(self, owner: str) -> None:
-        self._running[owner] = max(0, self._running[owner] - 1)
-        if not self._running[owner] and not self._starts[owner]:
-            del self._running[owner]
+    async def release(self, owner: str, ticket: str) -> None:
+        if self.concurrent:
+            with anyio.CancelScope(shield=True):
+                await self._coord.leave(f"running:{owner}", ticket)
 
-    def running(self, owner: str) -> int:
-        return self._running.get(owner, 0)
+
+class RequestPacer:
+    def __init__(self, coordinator: Coordinator, *, rpm: int, api_key: str | None) -> None:
+        self.rpm = rpm
+        self._coord = coordinator
+        # the key is counted by a hash of it: the limit is OpenAI's, per key, and the key itself never reaches Redis
+        digest = hashlib.sha256((api_key or "").encode()).hexdigest()[:16]
+        self._key = f"openai-rpm:{digest}"
+
+    async def wait(self) -> float:
+        """Take a request slot, waiting for one if the minute's are used up; returns the seconds waited."""
+        if not self.rpm:
+            return 0.0
+        waited = 0.0
+        while (delay := await self._coord.hit(self._key, limit=self.rpm, window=WINDOW)) > 0:
+            if not waited:
+                log.info("OpenAI request slots of this minute used up (OPENAI_IMAGE_MCP_OPENAI_RPM); waiting")
+            step = min(delay, 5.0)
+            await anyio.sleep(step)
+            waited += step
+        return waited

@@ -1,8 +1,7 @@
-"""Shared parts the flows are given: the provider, built on first use, and a lock per session."""
+"""Shared parts the flows are given: the provider, built on first use."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -37,16 +36,3 @@ class ProviderHandle:
         if self._provider is not None:
             await self._provider.aclose()
             self._provider = None
-
-
-class SessionLocks:
-    """One lock per session keeps its turns in order (turn N+1 chains on turn N's response)."""
-
-    def __init__(self) -> None:
-        self._locks: defaultdict[str, anyio.Lock] = defaultdict(anyio.Lock)
-
-    def __call__(self, session_id: str) -> anyio.Lock:
-        return self._locks[session_id]
-
-    def forget(self, session_id: str) -> None:
-        self._locks.pop(session_id, None)

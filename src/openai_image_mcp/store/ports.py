@@ -14,11 +14,23 @@ Blob refs: a blob is named by a *ref*, the string records keep (``ImageRecord.pa
 ``SessionRecord.folder``). The service plans the original folder layout as relative keys
 (``sessions/<id>/images/image_001.png``) and asks :meth:`BlobStore.ref` for the ref of a key; the file
 store's refs are absolute paths, so the rows written before the ports existed stay valid.
+
+Replicas: several server processes may share one state store (Redis). Each store is built with the id of
+its process (``replica``) and tags what a running process owns with it: pending turns, running jobs,
+journal entries. When a replica dies, a survivor interrupts exactly that replica's work
+(``mark_interrupted(replica=...)``, ``orphans(replica=...)``); ``replica=None`` means every replica (a
+single process starting). A session's turns are fenced: the holder of the session's lock passes the lock's
+fencing token to ``begin_turn`` and ``complete_turn``, and the store refuses (:class:`LeaseLost`) to commit
+a turn for a token older than the newest it has seen, or a turn no longer pending.
+
+The :class:`Coordinator` is what replicas share beyond records: locks with leases, messages, limits and
+the liveness of replicas. :mod:`.local` is the in-process one; :mod:`.redis` shares it through Redis.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -65,9 +77,18 @@ class SessionRepo(Protocol):
     async def close(self, session_id: str, *, now: float) -> bool: ...
 
     async def begin_turn(
-        self, session_id: str, prompt: str, params: dict[str, Any], previous_response_id: str | None, *, now: float
+        self,
+        session_id: str,
+        prompt: str,
+        params: dict[str, Any],
+        previous_response_id: str | None,
+        *,
+        now: float,
+        fence: int | None = None,
     ) -> TurnRecord:
-        """A ``pending`` turn numbered one after the session's last."""
+        """A ``pending`` turn numbered one after the session's last (numbers are never reused), tagged with this
+        store's replica. With ``fence``, the session remembers the highest fence seen; a lower one raises
+        :class:`~openai_image_mcp.core.errors.LeaseLost` and begins nothing."""
         ...
 
     async def complete_turn(
@@ -79,16 +100,21 @@ class SessionRepo(Protocol):
         usage: dict[str, Any],
         images: Sequence[ImageRecord],
         now: float,
+        fence: int | None = None,
     ) -> None:
-        """Atomically: the turn's images (out of the journal), its outcome, and the session's chain."""
+        """Atomically: the turn's images (out of the journal), its outcome, and the session's chain. Raises
+        :class:`~openai_image_mcp.core.errors.LeaseLost` and writes nothing when the turn is no longer ``pending``
+        (a survivor marked it interrupted) or, with ``fence``, when the session has seen a higher fence."""
         ...
 
-    async def end_turn(self, turn_id: str, status: TurnStatus, *, error_type: str, error: str, now: float) -> None: ...
+    async def end_turn(self, turn_id: str, status: TurnStatus, *, error_type: str, error: str, now: float) -> None:
+        """End a ``pending`` turn; a turn already ended keeps its status."""
+        ...
 
     async def turns(self, session_id: str) -> list[TurnRecord]: ...
 
-    async def mark_interrupted(self, *, now: float) -> int:
-        """Turns still pending from an earlier process become ``interrupted``; returns how many."""
+    async def mark_interrupted(self, *, now: float, replica: str | None = None) -> int:
+        """Pending turns of ``replica`` (of every replica when None) become ``interrupted``; returns how many."""
         ...
 
 
@@ -128,7 +154,9 @@ class ImageRepo(Protocol):
 
 
 class JobRepo(Protocol):
-    async def create(self, job_id: str, kind: str, session_id: str | None, *, owner: str, now: float) -> None: ...
+    async def create(self, job_id: str, kind: str, session_id: str | None, *, owner: str, now: float) -> None:
+        """A ``running`` job, tagged with this store's replica."""
+        ...
 
     async def finish(
         self,
@@ -144,7 +172,9 @@ class JobRepo(Protocol):
 
     async def get(self, job_id: str, *, owner: str | None) -> JobRecord | None: ...
 
-    async def mark_interrupted(self, *, now: float) -> int: ...
+    async def mark_interrupted(self, *, now: float, replica: str | None = None) -> list[str]:
+        """Running jobs of ``replica`` (of every replica when None) become ``interrupted``; returns their ids."""
+        ...
 
 
 class UploadRepo(Protocol):
@@ -166,12 +196,15 @@ class UploadRepo(Protocol):
 class JournalRepo(Protocol):
     """Image refs named before their bytes are written and unnamed when their rows commit."""
 
-    async def intend(self, refs: Sequence[str]) -> None: ...
+    async def intend(self, refs: Sequence[str]) -> None:
+        """Name refs about to be written, tagged with this store's replica."""
+        ...
 
     async def clear(self, refs: Sequence[str]) -> None: ...
 
-    async def orphans(self) -> list[str]:
-        """Refs still named that have no image row: a crash came between their write and their commit."""
+    async def orphans(self, *, replica: str | None = None) -> list[str]:
+        """Refs still named by ``replica`` (any replica when None) that have no image row: a crash came between
+        their write and their commit."""
         ...
 
 
@@ -204,6 +237,11 @@ class LedgerRepo(Protocol):
 
 
 class StateStore(Protocol):
+    @property
+    def replica(self) -> str:
+        """The id of the process this store writes for."""
+        ...
+
     @property
     def sessions(self) -> SessionRepo: ...
     @property
@@ -261,6 +299,11 @@ class BlobStore(Protocol):
         """Whether anything is stored at ``ref`` or below it."""
         ...
 
+    async def signed_url(self, ref: str, *, expires_in: float) -> str | None:
+        """A time-limited URL that fetches the blob directly from the store; None where the store has none (files:
+        the server's own signed link serves them instead)."""
+        ...
+
     async def delete_images(self, refs: Sequence[str]) -> None:
         """Images and their sidecars; missing ones are not an error."""
         ...
@@ -273,4 +316,78 @@ class BlobStore(Protocol):
 
     async def sweep(self, *, older_than: float, preview_age: float = 86_400) -> int:
         """Remove what a crash left (temporaries older than ``older_than``) and old previews; returns the count."""
+        ...
+
+
+class Lease(Protocol):
+    """A held lock. ``token`` is its fencing token: it grows with every grant of the same lock, across processes.
+    ``None`` where no other process can hold the lock (the in-process coordinator): nothing to fence."""
+
+    @property
+    def token(self) -> int | None: ...
+
+    @property
+    def lost(self) -> bool:
+        """The lease could not be renewed in time: another replica may hold the lock now."""
+        ...
+
+
+class Coordinator(Protocol):
+    """What server processes share beyond records. ``shared`` is False for the in-process one."""
+
+    @property
+    def shared(self) -> bool: ...
+
+    @property
+    def replica(self) -> str: ...
+
+    async def open(self) -> None:
+        """Connect (raises :class:`~openai_image_mcp.core.errors.StorageError`) and announce this replica."""
+        ...
+
+    async def close(self) -> None:
+        """Release what this replica holds and say it is gone."""
+        ...
+
+    def lock(self, name: str, *, lease: float) -> AbstractAsyncContextManager[Lease]:
+        """Wait for and hold the lock ``name``; while held it is renewed every ``lease / 3`` seconds. A holder that
+        dies without releasing it loses it ``lease`` seconds later."""
+        ...
+
+    async def is_locked(self, name: str) -> bool: ...
+
+    async def publish(self, channel: str, message: dict[str, Any]) -> None:
+        """Send a JSON-able message to every current subscriber of ``channel``, on every replica."""
+        ...
+
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]:
+        """The messages published to ``channel`` from the moment the context is entered."""
+        ...
+
+    async def hit(self, key: str, *, limit: int, window: float) -> float:
+        """Count an event against ``limit`` per sliding ``window`` seconds: 0 when admitted (and counted), else the
+        seconds until one would be (nothing counted)."""
+        ...
+
+    async def enter(self, key: str, member: str, *, limit: int, ttl: float) -> bool:
+        """Add ``member`` to the bounded set ``key`` unless it has ``limit`` members; a member not removed by
+        :meth:`leave` within ``ttl`` seconds drops out by itself."""
+        ...
+
+    async def leave(self, key: str, member: str) -> None: ...
+
+    async def heartbeat(self, *, ttl: float) -> None:
+        """This replica is alive for ``ttl`` more seconds."""
+        ...
+
+    async def dead_replicas(self) -> list[str]:
+        """Replicas that announced themselves and whose heartbeat ran out."""
+        ...
+
+    async def claim(self, name: str, *, ttl: float) -> bool:
+        """True for exactly one caller among the replicas until ``ttl`` passes (one survivor cleans up)."""
+        ...
+
+    async def forget_replica(self, replica: str) -> None:
+        """A dead replica's work has been cleaned up: stop reporting it."""
         ...

@@ -75,10 +75,21 @@ def register(mcp: MCPServer, service: ImageService) -> None:
             if job is not None:
                 return await finish(service, job, wait_seconds, ctx, "Refine it, or start a new generation.")
             record = await service.job_record(who, job_id)
+            if record.status == "running" and service.coordinator.shared:  # another replica runs it
+                seconds = service.settings.wait_seconds if wait_seconds is None else wait_seconds
+                record = await service.await_elsewhere(who, job_id, seconds, _listener(ctx))
+                if record.status == "running":
+                    return results.success(
+                        GenerationOutput(
+                            job_id=job_id, status="running", message=record.message, session_id=record.session_id,
+                            next_step=f"The image is still being drawn. Call get_generation_result with "
+                            f"job_id='{job_id}' to wait for it (the generation carries on meanwhile).",
+                        )  # fmt: skip
+                    )
             if record.status == "succeeded" and record.result:
                 gen = await service.finished_result(record)
                 return generation_result(gen, "Refine it, or start a new generation.", job_id=job_id)
-            if record.status == "running":  # another process runs it (shared workspace)
+            if record.status == "running":  # another process on this workspace runs it
                 raise errors.ImageServerError(
                     f"Job '{job_id}' is running in another server process.", error_type="job_elsewhere"
                 )
