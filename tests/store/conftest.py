@@ -13,20 +13,61 @@ import pytest
 
 from openai_image_mcp.core.models import ImageRecord, SessionRecord
 from openai_image_mcp.store.files import FileBlobStore
+from openai_image_mcp.store.objects import ObjectBlobStore
 from openai_image_mcp.store.ports import BlobStore, StateStore
+from openai_image_mcp.store.redis import RedisStateStore
 from openai_image_mcp.store.sqlite import SqliteStateStore
+from tests.support.services import RedisServer, S3Server
 
-STATE_BACKENDS: dict[str, Callable[[Path], StateStore]] = {
-    "sqlite": lambda tmp: SqliteStateStore(tmp / "state.sqlite3"),
+#: A state backend makes, from the test's request and tmp_path, a factory of stores by replica id: every store it
+#: makes shares one state, so a test can play several replicas (Redis asks for its server lazily).
+StateFactory = Callable[[str], StateStore]
+
+
+def redis_states(request: pytest.FixtureRequest, tmp: Path) -> StateFactory:
+    """Stores under a fresh key prefix of the session's redis-server."""
+    server: RedisServer = request.getfixturevalue("redis_server")
+    prefix = server.prefix()
+    return lambda replica: RedisStateStore(server.url, replica=replica, prefix=prefix)
+
+
+STATE_BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], StateFactory]] = {
+    "sqlite": lambda request, tmp: lambda replica: SqliteStateStore(tmp / "state.sqlite3", replica=replica),
+    "redis": redis_states,
 }
-BLOB_BACKENDS: dict[str, Callable[[Path], BlobStore]] = {
-    "files": lambda tmp: FileBlobStore(tmp / "generated_images", previews_root=tmp / "previews"),
+
+
+def s3_blobs(request: pytest.FixtureRequest, tmp: Path) -> BlobStore:
+    """An S3 store on a fresh bucket of the session's moto server."""
+    server: S3Server = request.getfixturevalue("s3_server")
+    return ObjectBlobStore(f"s3://{server.bucket()}/images", endpoint=server.endpoint, config=server.config)
+
+
+#: A blob backend is built from the test's request (to reach a session's service) and its tmp_path.
+BLOB_BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], BlobStore]] = {
+    "files": lambda request, tmp: FileBlobStore(tmp / "generated_images", previews_root=tmp / "previews"),
+    "s3": s3_blobs,
 }
 
 
 @pytest.fixture(params=sorted(STATE_BACKENDS))
-async def state(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StateStore]:
-    store = STATE_BACKENDS[request.param](tmp_path)
+def state_factory(request: pytest.FixtureRequest, tmp_path: Path) -> StateFactory:
+    return STATE_BACKENDS[request.param](request, tmp_path)
+
+
+@pytest.fixture
+async def state(state_factory: StateFactory) -> AsyncIterator[StateStore]:
+    """The store of replica ``r1``."""
+    store = state_factory("r1")
+    await store.open()
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def peer(state_factory: StateFactory, state: StateStore) -> AsyncIterator[StateStore]:
+    """The store of another replica, ``r2``, on the state of ``state``."""
+    store = state_factory("r2")
     await store.open()
     yield store
     await store.close()
@@ -34,7 +75,7 @@ async def state(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 @pytest.fixture(params=sorted(BLOB_BACKENDS))
 async def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
-    store = BLOB_BACKENDS[request.param](tmp_path)
+    store = BLOB_BACKENDS[request.param](request, tmp_path)
     await store.open()
     return store
 

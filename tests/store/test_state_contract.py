@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import anyio
+import pytest
+
+from openai_image_mcp.core.errors import LeaseLost
 from openai_image_mcp.store.ports import StateStore
 from tests.store.conftest import image, session
 
@@ -153,6 +157,35 @@ async def test_search_filters_pages_and_is_scoped(state: StateStore) -> None:
     assert (await state.images.search(owner=None, since=NOW + 3, until=NOW + 5))[1] == 2
 
 
+async def test_search_text_is_like_sqlites_like(state: StateStore) -> None:
+    """Case-insensitive for ASCII letters only; prompt or revised prompt; combined with the other filters."""
+    await state.sessions.create(session("s", NOW), max_active=5, now=NOW, idle_timeout=100)
+    await state.images.add(
+        [
+            image("a", NOW, prompt="Crème BRÛLÉE", revised_prompt=None, session_id="s"),
+            image("b", NOW + 1, prompt="x", revised_prompt="A red FOX", session_id="s", use_case="product"),
+            image("c", NOW + 2, prompt="a fox", owner="bob"),
+            image("d", NOW + 2, prompt="a fox", path="/x/0.png"),
+        ]
+    )
+
+    async def ids(**kw: object) -> list[str]:
+        page, total = await state.images.search(**kw)  # type: ignore[arg-type]
+        assert total == len(page)
+        return [r.id for r in page]
+
+    assert await ids(owner=None, text="crème") == ["a"]
+    assert await ids(owner=None, text="brûlée") == []  # non-ASCII letters keep their case, as in SQLite
+    assert await ids(owner=None, text="Fox") == ["c", "d", "b"]  # equal times: the greater path first
+    assert await ids(owner="local", text="fox") == ["d", "b"]
+    assert await ids(owner="local", session_id="s", text="FOX") == ["b"]
+    assert await ids(owner="local", session_id="s", use_case="product") == ["b"]
+    assert await ids(owner="bob", session_id="s") == []
+    assert await ids(owner=None, session_id="s", until=NOW + 1) == ["a"]
+    page, total = await state.images.search(owner=None, text="fox", limit=1, offset=1)
+    assert ([r.id for r in page], total) == (["d"], 3)
+
+
 async def test_images_of_a_session_oldest_first(state: StateStore) -> None:
     await state.sessions.create(session("s", NOW), max_active=5, now=NOW, idle_timeout=100)
     await state.images.add([image("b", NOW + 1, session_id="s"), image("a", NOW, session_id="s"), image("c", NOW)])
@@ -177,7 +210,7 @@ async def test_running_jobs_become_interrupted(state: StateStore) -> None:
     await state.jobs.create("j1", "k", "s", owner="local", now=NOW)
     await state.jobs.create("j2", "k", None, owner="local", now=NOW)
     await state.jobs.finish("j2", "failed", now=NOW, error_type="timeout", error="slow")
-    assert await state.jobs.mark_interrupted(now=NOW) == 1
+    assert await state.jobs.mark_interrupted(now=NOW) == ["j1"]
     j1 = await state.jobs.get("j1", owner=None)
     assert j1 is not None and j1.status == "interrupted" and j1.error_type == "interrupted"
 
@@ -215,3 +248,131 @@ async def test_state_survives_reopening(state: StateStore) -> None:
     await state.close()
     await state.open()
     assert (await state.sessions.get("s", owner="local", now=NOW, idle_timeout=100)) is not None
+
+
+# -- replicas: fencing, interrupting a replica's work, concurrency ----------------------------------------
+
+
+async def test_the_store_names_its_replica(state: StateStore, peer: StateStore) -> None:
+    assert (state.replica, peer.replica) == ("r1", "r2")
+
+
+async def test_a_lower_fence_begins_nothing(state: StateStore) -> None:
+    s = state.sessions
+    await s.create(session("s", NOW), max_active=5, now=NOW, idle_timeout=100)
+    await s.begin_turn("s", "one", {}, None, now=NOW, fence=5)
+    with pytest.raises(LeaseLost):
+        await s.begin_turn("s", "stale holder", {}, None, now=NOW, fence=4)
+    await s.begin_turn("s", "same holder", {}, None, now=NOW, fence=5)
+    await s.begin_turn("s", "no lock", {}, None, now=NOW)
+    assert [t.prompt for t in await s.turns("s")] == ["one", "same holder", "no lock"]
+
+
+async def test_completing_with_an_older_fence_writes_nothing(state: StateStore, peer: StateStore) -> None:
+    s = state.sessions
+    await s.create(session("s", NOW), max_active=5, now=NOW, idle_timeout=100)
+    old = await s.begin_turn("s", "old holder", {}, None, now=NOW, fence=1)
+    await peer.sessions.begin_turn("s", "new holder", {}, None, now=NOW + 1, fence=2)
+    rec = image("img1", NOW, session_id="s", turn_id=old.id, path="/x/late.png")
+    await state.journal.intend([rec.path])
+    with pytest.raises(LeaseLost):
+        await s.complete_turn(old, response_id="resp_old", model_text="", usage={}, images=[rec], now=NOW, fence=1)
+    got = await s.get("s", owner=None, now=NOW + 1, idle_timeout=100)
+    assert got is not None and got.last_response_id is None and got.turn_count == 0 and got.image_count == 0
+    assert await state.images.get("img1", owner=None) is None
+    assert await state.journal.orphans() == ["/x/late.png"]  # still named: its file is an orphan to clean up
+    assert [t.status for t in await s.turns("s")] == ["pending", "pending"]
+
+
+async def test_completing_an_interrupted_turn_writes_nothing(state: StateStore, peer: StateStore) -> None:
+    s = state.sessions
+    await s.create(session("s", NOW), max_active=5, now=NOW, idle_timeout=100)
+    turn = await s.begin_turn("s", "p", {}, None, now=NOW, fence=1)
+    assert await peer.sessions.mark_interrupted(now=NOW + 1, replica="r1") == 1  # a survivor thinks r1 died
+    rec = image("img1", NOW, session_id="s", turn_id=turn.id)
+    with pytest.raises(LeaseLost):
+        await s.complete_turn(turn, response_id="resp_1", model_text="", usage={}, images=[rec], now=NOW, fence=1)
+    got = await s.get("s", owner=None, now=NOW + 1, idle_timeout=100)
+    assert got is not None and got.last_response_id is None and got.turn_count == 0
+    assert await state.images.get("img1", owner=None) is None
+    (t,) = await s.turns("s")
+    assert (t.status, t.error_type, t.image_ids) == ("interrupted", "interrupted", ())
+
+
+async def test_end_turn_keeps_a_turn_already_ended(state: StateStore) -> None:
+    s = state.sessions
+    await s.create(session("s", NOW), max_active=5, now=NOW, idle_timeout=100)
+    done = await s.begin_turn("s", "done", {}, None, now=NOW)
+    await s.complete_turn(done, response_id="resp_1", model_text="ok", usage={}, images=[], now=NOW)
+    await s.end_turn(done.id, "failed", error_type="timeout", error="late", now=NOW + 1)
+    stopped = await s.begin_turn("s", "stopped", {}, None, now=NOW)
+    await s.mark_interrupted(now=NOW)
+    await s.end_turn(stopped.id, "cancelled", error_type="cancelled", error="bye", now=NOW + 1)
+    t1, t2 = await s.turns("s")
+    assert (t1.status, t1.error_type, t1.response_id) == ("completed", None, "resp_1")
+    assert (t2.status, t2.error_type, t2.finished_at) == ("interrupted", "interrupted", NOW)
+
+
+async def test_interrupting_a_replicas_turns_leaves_the_others(state: StateStore, peer: StateStore) -> None:
+    await state.sessions.create(session("s", NOW), max_active=5, now=NOW, idle_timeout=100)
+    mine = await state.sessions.begin_turn("s", "r1's", {}, None, now=NOW)
+    await peer.sessions.begin_turn("s", "r2's", {}, None, now=NOW)
+    assert await state.sessions.mark_interrupted(now=NOW, replica="r2") == 1
+    assert await state.sessions.mark_interrupted(now=NOW, replica="r2") == 0
+    assert {t.prompt: t.status for t in await state.sessions.turns("s")} == {"r1's": "pending", "r2's": "interrupted"}
+    await state.sessions.complete_turn(mine, response_id="r", model_text="", usage={}, images=[], now=NOW)
+    assert await state.sessions.mark_interrupted(now=NOW) == 0  # nothing pending anywhere
+
+
+async def test_interrupting_a_replicas_jobs_names_them(state: StateStore, peer: StateStore) -> None:
+    await state.jobs.create("j1", "k", None, owner="local", now=NOW)
+    await peer.jobs.create("j2", "k", None, owner="local", now=NOW)
+    await peer.jobs.create("j3", "k", None, owner="local", now=NOW)
+    assert sorted(await state.jobs.mark_interrupted(now=NOW, replica="r2")) == ["j2", "j3"]
+    j1 = await state.jobs.get("j1", owner=None)
+    assert j1 is not None and j1.status == "running"
+    assert await state.jobs.mark_interrupted(now=NOW, replica="r2") == []
+    assert await peer.jobs.mark_interrupted(now=NOW) == ["j1"]
+
+
+async def test_orphans_are_found_by_replica(state: StateStore, peer: StateStore) -> None:
+    await state.journal.intend(["/x/a.png", "/x/committed.png"])
+    await peer.journal.intend(["/x/b.png"])
+    await state.images.add([image("c", NOW, path="/x/committed.png")])
+    assert await state.journal.orphans(replica="r1") == ["/x/a.png"]
+    assert await state.journal.orphans(replica="r2") == ["/x/b.png"]
+    assert await state.journal.orphans(replica="r3") == []
+    assert sorted(await state.journal.orphans()) == ["/x/a.png", "/x/b.png"]
+
+
+async def test_concurrent_turns_get_distinct_numbers(state: StateStore, peer: StateStore) -> None:
+    await state.sessions.create(session("s", NOW), max_active=5, now=NOW, idle_timeout=100)
+    seqs: list[int] = []
+
+    async def begin(store: StateStore, i: int) -> None:
+        seqs.append((await store.sessions.begin_turn("s", f"p{i}", {}, None, now=NOW)).seq)
+
+    async with anyio.create_task_group() as tg:
+        for i in range(20):
+            tg.start_soon(begin, state if i % 2 else peer, i)
+    assert sorted(seqs) == list(range(1, 21))
+    assert [t.seq for t in await state.sessions.turns("s")] == list(range(1, 21))
+
+
+async def test_concurrent_creates_respect_the_session_limit(state: StateStore, peer: StateStore) -> None:
+    created: list[str] = []
+
+    async def create(store: StateStore, i: int) -> None:
+        if (
+            await store.sessions.create(session(f"s{i}", NOW, folder=f"/{i}"), max_active=5, now=NOW, idle_timeout=100)
+            == []
+        ):
+            created.append(f"s{i}")
+
+    async with anyio.create_task_group() as tg:
+        for i in range(20):
+            tg.start_soon(create, state if i % 2 else peer, i)
+    assert len(created) == 5
+    active = await state.sessions.list_sessions(owner="local", now=NOW, idle_timeout=100)
+    assert sorted(x.id for x in active) == sorted(created)
+    assert await state.sessions.counts(owner=None) == {"active": 5}

@@ -188,6 +188,12 @@ class Settings(BaseSettings):
         description="Where image bytes live: file://<folder> (default: file://<workspace>/generated_images), or "
         "s3://bucket/prefix (credentials from the standard AWS_* variables).",
     )
+    redis_prefix: str = Field(
+        default="oim:",
+        min_length=1,
+        max_length=64,
+        description="The prefix of every Redis key this server writes (several deployments can share one Redis).",
+    )
     s3_endpoint: str | None = Field(
         default=None,
         description="The endpoint of an S3-compatible store (MinIO, R2, Ceph, ...) for an s3:// OPENAI_IMAGE_MCP_BLOB_URL.",

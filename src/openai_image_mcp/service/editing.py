@@ -209,8 +209,10 @@ class Editor:
             ref = self._blobs.join(session.folder, *session_image_parts(1, extension(loaded.image.mime_type)))
             metadata = {**seed.metadata, "file_path": ref, "session_id": session.id}
             seed = replace(seed, path=ref, session_id=session.id, metadata=metadata)
+            if not await self._state.journal.intend([ref]):  # a new session's folder: only a bug could make it taken
+                await self._state.sessions.close(session.id, now=self._clock.now())
+                raise errors.StorageError(f"The image name {ref} is already taken; nothing was written.")
             try:
-                await self._state.journal.intend([ref])
                 await self._blobs.put_image(ref, data, metadata)
                 await self._state.images.add([seed])
             except errors.ImageServerError:

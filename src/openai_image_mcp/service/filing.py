@@ -4,7 +4,8 @@ through the journal, and the rows committed; and rebuilding a finished job's res
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import re
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import anyio
@@ -21,6 +22,21 @@ from openai_image_mcp.service.stats import ServerStats
 from openai_image_mcp.store.ports import BlobStore, StateStore
 
 log = logging.getLogger(__name__)
+
+#: How many times a taken name moves on before saving gives up.
+MAX_RENAMES = 50
+#: ``(refs, attempt)`` -> the next refs to try after ``refs`` were taken.
+Renumber = Callable[[list[str], int], Awaitable[list[str]]]
+
+
+async def _suffixed(refs: list[str], attempt: int) -> list[str]:
+    """``edit_x.png`` -> ``edit_x_2.png`` (attempt 1), ``edit_x_3.png``, ...: the original names with a counter."""
+    out = []
+    for ref in refs:
+        head, dot, ext = ref.rpartition(".")
+        base = re.sub(r"_\d+$", "", head) if attempt > 1 else head
+        out.append(f"{base}_{attempt + 1}{dot}{ext}" if dot else f"{ref}_{attempt + 1}")
+    return out
 
 
 class Filer:
@@ -65,10 +81,14 @@ class Filer:
         cost: dict[str, Any] | None = None,
         warning: str | None = None,
         fence: int | None = None,
+        renumber: Renumber | None = None,
     ) -> Generation:
         """Write the images, then commit their rows (for a session turn: fenced by the session lock's token, so a
-        replica that lost the lock cannot commit, and its files are removed)."""
+        replica that lost the lock cannot commit, and its files are removed). ``refs`` are claimed first; a name
+        another writer has (or an image already filed) is never written over: ``renumber`` gives the next names
+        (by default ``name_2.png``, ``name_3.png``, ...)."""
         await progress.report(90, "saving the image")
+        refs = await self._claim(list(refs), renumber or _suffixed)
         params = options.as_dict()
         ctx = SaveContext(
             prompt=prompt,
@@ -88,15 +108,16 @@ class Filer:
         )
         budget = self.preview_bytes([i.revised_prompt for i in result.images], result.model_text, result.usage)
         side, now = self._preview_side, self._clock.now()
-        prepared = await anyio.to_thread.run_sync(
-            lambda: prepare_images(result.images, refs, ctx, now=now, preview_side=side, preview_bytes=budget),
-            limiter=self._cpu,
-        )
+        try:
+            prepared = await anyio.to_thread.run_sync(
+                lambda: prepare_images(result.images, refs, ctx, now=now, preview_side=side, preview_bytes=budget),
+                limiter=self._cpu,
+            )
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._state.journal.clear(refs)
+            raise
         final = [p.saved.record.path for p in prepared]
-        for ref in final:  # never write over (and then, on failure, delete) an image that is already filed
-            if await self._blobs.exists(ref):
-                raise errors.StorageError(f"Refusing to overwrite the existing image {ref}.")
-        await self._state.journal.intend(final)  # named before they exist: a crash from here on leaves no orphan
         try:
             for item in prepared:
                 await self._blobs.put_image(item.saved.record.path, item.data, item.metadata)
@@ -129,6 +150,17 @@ class Filer:
             session_id=session.id if session else None, turn=turn.seq if turn else None, cost=cost,
             warnings=(warning,) if warning else (),
         )  # fmt: skip
+
+    async def _claim(self, refs: list[str], renumber: Renumber) -> list[str]:
+        """Claim names in the journal before anything is written (a crash from here on leaves no orphan, and two
+        writers never share a name); a name taken, or a file already there, moves on to the next names."""
+        for attempt in range(1, MAX_RENAMES + 1):
+            if await self._state.journal.intend(refs):
+                if not [r for r in refs if await self._blobs.exists(r)]:
+                    return refs
+                await self._state.journal.clear(refs)
+            refs = await renumber(refs, attempt)
+        raise errors.StorageError(f"Could not find free names for the images near {refs[0]}; nothing was written.")
 
     @staticmethod
     def _preview(rec: ImageRecord, data: bytes, side: int, budget: int) -> SavedImage:

@@ -135,12 +135,16 @@ class Generator:
                     request = await self._turn_request(session, prompt, options, progress, force_replay=True)
                     request = _attached(request, attachments)
                     result = await self.call(lambda: provider.respond(request, sink), spec, spending)
-                refs = await self._free_refs(session, len(result.images))
+                refs = await self._free_refs(session, len(result.images), session.image_count)
+
+                async def renumber(taken: list[str], attempt: int, s: SessionRecord = session) -> list[str]:
+                    return await self._free_refs(s, len(taken), s.image_count + attempt * len(taken))
+
                 generation = await self.filer.persist(
                     result, progress, prompt=prompt, options=options, model=session.model,
                     image_model=session.image_model, use_case=use_case, refs=refs, owner=session.owner,
                     session=session, turn=turn, lineage=attachments.lineage, cost=spending.summary(),
-                    warning=warning, fence=lease.token,
+                    warning=warning, fence=lease.token, renumber=renumber,
                 )  # fmt: skip
             except errors.ImageServerError as exc:
                 with anyio.CancelScope(shield=True):
@@ -167,11 +171,12 @@ class Generator:
         await self._sessions.refresh_log(session_id)
         return generation
 
-    async def _free_refs(self, session: SessionRecord, count: int) -> list[str]:
-        """The next ``count`` image names of the session's folder. A name already taken (a replica that lost its
-        lease, or died, after writing but before committing) is skipped, never written over."""
+    async def _free_refs(self, session: SessionRecord, count: int, after: int) -> list[str]:
+        """The next ``count`` image names of the session's folder numbered above ``after``. A file already there (a
+        replica that lost its lease, or died, after writing but before committing) is skipped, never written over;
+        the filer then claims the names, so two writers never share one."""
         refs: list[str] = []
-        number = session.image_count
+        number = after
         while len(refs) < count:
             number += 1
             ref = self._blobs.join(session.folder, *session_image_parts(number, "png"))

@@ -61,7 +61,7 @@ class Lifecycle:
         await self._blobs.open()
         await self._state.open()
         await self._coord.open()
-        await self._transfers.open(self._settings.link_key_path)
+        await self._transfers.open(self._settings.link_key_path, self._coord)
         now = self._clock.now()
         if self._coord.shared:  # other replicas are at work on this state: only what dead ones left is cleaned
             await self._coord.heartbeat(ttl=self._settings.lease_seconds)

@@ -65,7 +65,7 @@ def state_store(settings: Settings, *, replica: str) -> StateStore:
         return SqliteStateStore(_local_path(url), replica=replica)
     from openai_image_mcp.store.redis import RedisStateStore
 
-    return RedisStateStore(url, replica=replica)
+    return RedisStateStore(url, replica=replica, prefix=settings.redis_prefix)
 
 
 def blob_store(settings: Settings) -> BlobStore:
@@ -88,4 +88,4 @@ def coordinator(settings: Settings, *, replica: str, clock: Clock) -> Coordinato
         return LocalCoordinator(replica=replica, clock=clock)
     from openai_image_mcp.store.redis.coordination import RedisCoordinator
 
-    return RedisCoordinator(state_url(settings), replica=replica)
+    return RedisCoordinator(state_url(settings), replica=replica, prefix=settings.redis_prefix)

@@ -146,6 +146,9 @@ class LocalCoordinator:
     async def dead_replicas(self) -> list[str]:
         return []
 
+    async def shared_secret(self, name: str, candidate: bytes) -> bytes:
+        return candidate
+
     async def claim(self, name: str, *, ttl: float) -> bool:
         return True
 

@@ -196,8 +196,9 @@ class UploadRepo(Protocol):
 class JournalRepo(Protocol):
     """Image refs named before their bytes are written and unnamed when their rows commit."""
 
-    async def intend(self, refs: Sequence[str]) -> None:
-        """Name refs about to be written, tagged with this store's replica."""
+    async def intend(self, refs: Sequence[str]) -> bool:
+        """Claim refs about to be written, tagged with this store's replica: atomically all of them, or none (False)
+        when one is already named here or recorded as an image (another writer chose the same name)."""
         ...
 
     async def clear(self, refs: Sequence[str]) -> None: ...
@@ -382,6 +383,11 @@ class Coordinator(Protocol):
 
     async def dead_replicas(self) -> list[str]:
         """Replicas that announced themselves and whose heartbeat ran out."""
+        ...
+
+    async def shared_secret(self, name: str, candidate: bytes) -> bytes:
+        """The secret every replica uses for ``name`` (link signing): the first replica's ``candidate`` wins. The
+        in-process coordinator returns ``candidate`` (its caller keeps the secret in the workspace instead)."""
         ...
 
     async def claim(self, name: str, *, ttl: float) -> bool:

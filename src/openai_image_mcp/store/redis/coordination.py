@@ -269,7 +269,7 @@ class RedisCoordinator:
 
     async def dead_replicas(self) -> list[str]:
         try:
-            raw = await self._redis.smembers(self._k("replicas"))  # type: ignore[misc]
+            raw = await self._redis.smembers(self._k("replicas"))
             names = (m.decode() if isinstance(m, bytes) else str(m) for m in raw)
             others = sorted(n for n in names if n != self._replica)
             if not others:
@@ -281,6 +281,17 @@ class RedisCoordinator:
         except (RedisError, OSError) as exc:
             raise self._failed("looking for dead replicas", exc) from exc
         return [m for m, up in zip(others, alive, strict=True) if not up]
+
+    async def shared_secret(self, name: str, candidate: bytes) -> bytes:
+        key = self._k("secret", name)
+        try:
+            await self._redis.set(key, candidate, nx=True)
+            value = await self._redis.get(key)
+        except (RedisError, OSError) as exc:
+            raise self._failed(f"reading the shared {name}", exc) from exc
+        if isinstance(value, str):
+            return value.encode()
+        return value or candidate
 
     async def claim(self, name: str, *, ttl: float) -> bool:
         try:

@@ -28,14 +28,16 @@ def _row(row: sqlite3.Row) -> JobRecord:
 
 
 class SqliteJobRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, replica: str = "local") -> None:
         self._db = db
+        self._replica = replica
 
     async def create(self, job_id: str, kind: str, session_id: str | None, *, owner: str, now: float) -> None:
         await self._db.run(
             lambda c: c.execute(
-                "INSERT INTO jobs (id, kind, status, session_id, created_at, owner) VALUES (?, ?, 'running', ?, ?, ?)",
-                (job_id, kind, session_id, now, owner),
+                "INSERT INTO jobs (id, kind, status, session_id, created_at, owner, replica)"
+                " VALUES (?, ?, 'running', ?, ?, ?, ?)",
+                (job_id, kind, session_id, now, owner, self._replica),
             )
         )
 
@@ -67,13 +69,20 @@ class SqliteJobRepo:
 
         return await self._db.run(op)
 
-    async def mark_interrupted(self, *, now: float) -> int:
-        def op(conn: sqlite3.Connection) -> int:
-            cur = conn.execute(
+    async def mark_interrupted(self, *, now: float, replica: str | None = None) -> list[str]:
+        """Running jobs of ``replica`` (every replica when None) become ``interrupted``; returns their ids."""
+
+        def op(conn: sqlite3.Connection) -> list[str]:
+            rows = conn.execute(
+                "SELECT id FROM jobs WHERE status = 'running' AND (? IS NULL OR replica = ?) ORDER BY created_at, id",
+                (replica, replica),
+            ).fetchall()
+            ids = [str(r["id"]) for r in rows]
+            conn.executemany(
                 "UPDATE jobs SET status = 'interrupted', finished_at = ?, error_type = 'interrupted',"
-                " error = 'The server stopped before this generation finished.' WHERE status = 'running'",
-                (now,),
+                " error = 'The server stopped before this generation finished.' WHERE id = ?",
+                [(now, job_id) for job_id in ids],
             )
-            return cur.rowcount
+            return ids
 
         return await self._db.run(op)

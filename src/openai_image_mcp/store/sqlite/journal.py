@@ -19,24 +19,38 @@ def clear_in(conn: sqlite3.Connection, paths: Sequence[str]) -> None:
 
 
 class SqliteJournalRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, replica: str = "local") -> None:
         self._db = db
+        self._replica = replica
 
-    async def intend(self, paths: Sequence[str]) -> None:
+    async def intend(self, paths: Sequence[str]) -> bool:
         now = time.time()
-        await self._db.run(
-            lambda c: c.executemany(
-                "INSERT OR REPLACE INTO pending_files (path, created_at) VALUES (?, ?)", [(str(p), now) for p in paths]
+
+        def op(conn: sqlite3.Connection) -> bool:
+            for p in paths:
+                taken = conn.execute(
+                    "SELECT 1 FROM pending_files WHERE path = ? UNION ALL SELECT 1 FROM images WHERE path = ?",
+                    (str(p), str(p)),
+                ).fetchone()
+                if taken is not None:
+                    return False
+            conn.executemany(
+                "INSERT INTO pending_files (path, created_at, replica) VALUES (?, ?, ?)",
+                [(str(p), now, self._replica) for p in paths],
             )
-        )
+            return True
+
+        return await self._db.run(op)
 
     async def clear(self, paths: Sequence[str]) -> None:
         await self._db.run(lambda c: clear_in(c, paths))
 
-    async def orphans(self) -> list[str]:
+    async def orphans(self, *, replica: str | None = None) -> list[str]:
         def op(conn: sqlite3.Connection) -> list[str]:
             rows = conn.execute(
-                "SELECT p.path FROM pending_files p LEFT JOIN images i ON i.path = p.path WHERE i.id IS NULL"
+                "SELECT p.path FROM pending_files p LEFT JOIN images i ON i.path = p.path"
+                " WHERE i.id IS NULL AND (? IS NULL OR p.replica = ?) ORDER BY p.path",
+                (replica, replica),
             ).fetchall()
             return [str(r["path"]) for r in rows]
 

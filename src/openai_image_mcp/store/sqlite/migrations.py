@@ -149,6 +149,15 @@ INSERT INTO ledger_days (owner, day, usd)
     FROM ledger GROUP BY owner, strftime('%Y-%m-%d', created_at, 'unixepoch');
 """
 
+M009_REPLICAS = """
+ALTER TABLE sessions ADD COLUMN fence INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE turns ADD COLUMN replica TEXT NOT NULL DEFAULT 'local';
+ALTER TABLE jobs ADD COLUMN replica TEXT NOT NULL DEFAULT 'local';
+ALTER TABLE pending_files ADD COLUMN replica TEXT NOT NULL DEFAULT 'local';
+CREATE INDEX turns_pending ON turns (status, replica);
+CREATE INDEX jobs_running ON jobs (status, replica);
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema: sessions, turns, images", M001_INITIAL),
     (2, "generation jobs", M002_JOBS),
@@ -158,6 +167,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (6, "the cost ledger: one row per OpenAI call, and reservations of calls in flight", M006_LEDGER),
     (7, "covering indexes for the budget sums", M007_LEDGER_SUMS),
     (8, "running totals of the ledger per owner and UTC day, for budget checks of constant cost", M008_LEDGER_DAYS),
+    (
+        9,
+        "replicas of pending turns, running jobs and journal entries (local for old rows); session fences",
+        M009_REPLICAS,
+    ),
 ]
 
 

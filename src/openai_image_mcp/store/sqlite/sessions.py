@@ -1,6 +1,7 @@
 """Sessions and their turns. A turn is ``pending`` while OpenAI works; it then becomes
 ``completed`` (with its images, in the same transaction), ``failed``, ``cancelled`` or, when the
-server stopped under it, ``interrupted``."""
+server stopped under it, ``interrupted``. A pending turn carries the replica that runs it, and a session the
+highest fencing token its turns were begun or completed with (see :mod:`openai_image_mcp.store.ports`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from openai_image_mcp.core.errors import LeaseLost, SessionNotFound
 from openai_image_mcp.core.models import ImageRecord, SessionRecord, TurnRecord, TurnStatus
 from openai_image_mcp.store.sqlite.db import Database
 from openai_image_mcp.store.sqlite.images import insert_image, owned
@@ -78,9 +80,22 @@ def _expire(conn: sqlite3.Connection, now: float, idle_timeout: float) -> list[s
     return ids
 
 
+def _check_fence(conn: sqlite3.Connection, session_id: str, fence: int | None) -> None:
+    """Refuse a fence lower than the session has seen (its lock was granted again since); remember a higher one."""
+    row = conn.execute("SELECT fence FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    if row is None:
+        raise SessionNotFound(f"No session '{session_id}'.")
+    if fence is None:
+        return
+    if fence < row["fence"]:
+        raise LeaseLost(f"The lock of session '{session_id}' was granted again (fence {fence} < {row['fence']}).")
+    conn.execute("UPDATE sessions SET fence = ? WHERE id = ?", (fence, session_id))
+
+
 class SqliteSessionRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, replica: str = "local") -> None:
         self._db = db
+        self._replica = replica
 
     async def create(
         self, rec: SessionRecord, *, max_active: int, now: float, idle_timeout: float
@@ -177,17 +192,35 @@ class SqliteSessionRepo:
         return await self._db.run(op)
 
     async def begin_turn(
-        self, session_id: str, prompt: str, params: dict[str, Any], previous_response_id: str | None, *, now: float
+        self,
+        session_id: str,
+        prompt: str,
+        params: dict[str, Any],
+        previous_response_id: str | None,
+        *,
+        now: float,
+        fence: int | None = None,
     ) -> TurnRecord:
         def op(conn: sqlite3.Connection) -> TurnRecord:
+            _check_fence(conn, session_id, fence)
             seq = conn.execute(
                 "SELECT coalesce(max(seq), 0) + 1 FROM turns WHERE session_id = ?", (session_id,)
             ).fetchone()[0]
             turn_id = uuid.uuid4().hex
             conn.execute(
                 "INSERT INTO turns (id, session_id, seq, prompt, params_json, status, created_at, previous_response_id,"
-                " owner) SELECT ?,?,?,?,?,'pending',?,?, owner FROM sessions WHERE id = ?",
-                (turn_id, session_id, seq, prompt, json.dumps(params), now, previous_response_id, session_id),
+                " owner, replica) SELECT ?,?,?,?,?,'pending',?,?, owner, ? FROM sessions WHERE id = ?",
+                (
+                    turn_id,
+                    session_id,
+                    seq,
+                    prompt,
+                    json.dumps(params),
+                    now,
+                    previous_response_id,
+                    self._replica,
+                    session_id,
+                ),
             )
             conn.execute("UPDATE sessions SET last_activity = ? WHERE id = ?", (now, session_id))
             row = conn.execute("SELECT * FROM turns WHERE id = ?", (turn_id,)).fetchone()
@@ -204,11 +237,17 @@ class SqliteSessionRepo:
         usage: dict[str, Any],
         images: Sequence[ImageRecord],
         now: float,
+        fence: int | None = None,
     ) -> None:
         """Record the turn's images and outcome, and advance the session's chain, atomically (the images
-        leave the file journal in the same transaction)."""
+        leave the file journal in the same transaction). A turn no longer pending, or a fence older than the
+        session's, raises :class:`LeaseLost` and rolls everything back."""
 
         def op(conn: sqlite3.Connection) -> None:
+            row = conn.execute("SELECT status FROM turns WHERE id = ?", (turn.id,)).fetchone()
+            if row is None or row["status"] != "pending":
+                raise LeaseLost(f"Turn {turn.id} is no longer pending ({row['status'] if row else 'unknown'}).")
+            _check_fence(conn, turn.session_id, fence)
             for rec in images:
                 insert_image(conn, rec)
             clear_in(conn, [rec.path for rec in images])
@@ -229,7 +268,8 @@ class SqliteSessionRepo:
     async def end_turn(self, turn_id: str, status: TurnStatus, *, error_type: str, error: str, now: float) -> None:
         def op(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "UPDATE turns SET status = ?, finished_at = ?, error_type = ?, error = ? WHERE id = ?",
+                "UPDATE turns SET status = ?, finished_at = ?, error_type = ?, error = ?"
+                " WHERE id = ? AND status = 'pending'",
                 (status, now, error_type, error, turn_id),
             )
 
@@ -248,14 +288,15 @@ class SqliteSessionRepo:
 
         return await self._db.run(op)
 
-    async def mark_interrupted(self, *, now: float) -> int:
-        """Turns left pending by a previous process did not finish: say so."""
+    async def mark_interrupted(self, *, now: float, replica: str | None = None) -> int:
+        """Turns left pending by a stopped process (``replica``; any when None) did not finish: say so."""
 
         def op(conn: sqlite3.Connection) -> int:
             cur = conn.execute(
                 "UPDATE turns SET status = 'interrupted', finished_at = ?, error_type = 'interrupted',"
-                " error = 'The server stopped before this turn finished.' WHERE status = 'pending'",
-                (now,),
+                " error = 'The server stopped before this turn finished.'"
+                " WHERE status = 'pending' AND (? IS NULL OR replica = ?)",
+                (now, replica, replica),
             )
             return cur.rowcount
 
