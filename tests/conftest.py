@@ -12,6 +12,7 @@ from mcp import Client
 from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.server import create_server
 from tests.support.fake_openai import FakeOpenAI
+from tests.support.services import RedisServer, S3Server
 
 TEST_KEY = "sk-test-0123456789abcdefghijklmnop"
 
@@ -35,6 +36,23 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def fake_server() -> Iterator[FakeOpenAI]:
     with FakeOpenAI() as fake:
         yield fake
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real redis-server for the test session; tests keep apart by key prefix (``redis_server.prefix()``)."""
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """One S3-compatible server (moto, on loopback) for the test session; tests keep apart by bucket
+    (``s3_server.bucket()`` makes a fresh one)."""
+    server = S3Server().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

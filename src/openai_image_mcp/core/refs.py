@@ -45,7 +45,13 @@ def image_resource_uri(image_id: str, mime_type: str) -> str:
 
 
 def sidecar_ref(ref: str) -> str:
-    """The metadata sidecar beside an image: ``image_001.png`` -> ``image_001_metadata.json``."""
+    """The metadata sidecar beside an image: ``image_001.png`` -> ``image_001_metadata.json``.
+
+    A URL ref (``s3://bucket/a/image_001.png``) is cut at its last ``/``: ``Path`` would fold the ``//``."""
+    if "://" in ref:
+        folder, _, name = ref.rpartition("/")
+        dot = name.rfind(".")
+        return f"{folder}/{name[:dot] if dot > 0 else name}_metadata.json"
     path = Path(ref)
     return str(path.with_name(f"{path.stem}_metadata.json"))
 

@@ -21,7 +21,7 @@ from openai_image_mcp.core import errors
 from openai_image_mcp.core.clock import Clock
 from openai_image_mcp.core.models import ImageRecord, SessionRecord, extension
 from openai_image_mcp.core.principal import Principal
-from openai_image_mcp.core.refs import parse_image_ref
+from openai_image_mcp.core.refs import parse_image_ref, unquote
 from openai_image_mcp.imaging.validate import LoadedImage
 from openai_image_mcp.service.inputs import InputResolver
 from openai_image_mcp.service.runtime import ProviderHandle
@@ -90,18 +90,28 @@ class Attacher:
         self._request_timeout = request_timeout
 
     async def load(self, principal: Principal, raw: str) -> Loaded:
-        """An input image by path, ``file://`` URI, image id or resource URI (ids only of the caller's images)."""
+        """An input image by path, ``file://`` URI, image id or resource URI (ids only of the caller's images); or
+        by the ref of one of the caller's images in a blob store that is not a folder (an ``s3://`` file_path)."""
         image_id = parse_image_ref(raw)
         if image_id is not None:
             rec = await self._state.images.get(image_id, owner=principal.owner_filter)
             if rec is None:
                 raise errors.InputFileNotFound(f"No image with id '{image_id}' was made by this server.")
-            data = await self._blobs.get(rec.path)
-            loaded = await anyio.to_thread.run_sync(self.resolver.check, data, rec.path, limiter=self._cpu)
-            return Loaded(loaded, rec)
+            return await self._load_record(rec)
+        text = unquote(raw)
+        if "://" in text and not text.lower().startswith("file:"):
+            rec = await self._state.images.by_path(text, owner=principal.owner_filter)
+            if rec is not None:
+                return await self._load_record(rec)
         refuse_server_paths(principal)
         loaded = await anyio.to_thread.run_sync(self.resolver.load, raw, limiter=self._cpu)
         rec = await self._state.images.by_path(loaded.source, owner=principal.owner_filter)
+        return Loaded(loaded, rec)
+
+    async def _load_record(self, rec: ImageRecord) -> Loaded:
+        """One of our images, read through the blob store (never from a path: the blob may be remote)."""
+        data = await self._blobs.get(rec.path)
+        loaded = await anyio.to_thread.run_sync(self.resolver.check, data, rec.path, limiter=self._cpu)
         return Loaded(loaded, rec)
 
     async def load_many(self, principal: Principal, raws: Sequence[str]) -> list[Loaded]:

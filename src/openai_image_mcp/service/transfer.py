@@ -4,6 +4,7 @@ input image (magic bytes, byte and pixel caps, a real decode)."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from pathlib import Path
 
@@ -15,8 +16,13 @@ from openai_image_mcp.core.models import ImageRecord, extension, iso_utc
 from openai_image_mcp.core.principal import Principal
 from openai_image_mcp.service.inputs import InputResolver
 from openai_image_mcp.service.layout import use_case_key
-from openai_image_mcp.service.links import InvalidLink, Link, LinkSigner, load_or_create_key
-from openai_image_mcp.store.ports import BlobStore, StateStore
+from openai_image_mcp.service.links import KEY_BYTES, InvalidLink, Link, LinkSigner, load_or_create_key
+from openai_image_mcp.store.ports import BlobStore, Coordinator, StateStore
+
+
+def is_direct(link: str) -> bool:
+    """Whether a download link is the blob store's own URL rather than a token of the server's route."""
+    return link.startswith(("https://", "http://"))
 
 
 class Transfers:
@@ -38,8 +44,13 @@ class Transfers:
         self._default_expiry = default_expiry
         self._signer: LinkSigner | None = None
 
-    async def open(self, key_path: Path) -> None:
-        key = await anyio.to_thread.run_sync(load_or_create_key, key_path)
+    async def open(self, key_path: Path, coordinator: Coordinator) -> None:
+        """The link key: in the workspace, or (replicas) shared through the coordinator, so a link made by one
+        replica is honoured by every other."""
+        if coordinator.shared:
+            key = await coordinator.shared_secret("link-key", secrets.token_bytes(KEY_BYTES))
+        else:
+            key = await anyio.to_thread.run_sync(load_or_create_key, key_path)
         self._signer = LinkSigner(key)
 
     @property
@@ -52,11 +63,16 @@ class Transfers:
         return self._clock.now() + (seconds or self._default_expiry)
 
     async def download_link(self, who: Principal, image_id: str, expires_in: float | None) -> tuple[str, Link]:
+        """A link to one of ``who``'s images (any image for an admin). Where the blob store presigns URLs of its own
+        (S3), the first item is that URL, absolute (see :func:`is_direct`): the bytes then come straight from the
+        store, not through this server. Otherwise it is the token of the server's ``/download/<token>`` route."""
         rec = await self._state.images.get(image_id, owner=who.owner_filter)
         if rec is None:
             raise errors.ImageNotFound(f"No image with id '{image_id}'.")
-        link = Link("download", rec.owner, rec.id, self._expiry(expires_in))
-        return self.signer.sign(link), link
+        seconds = expires_in or self._default_expiry
+        link = Link("download", rec.owner, rec.id, self._clock.now() + seconds)
+        direct = await self._blobs.signed_url(rec.path, expires_in=seconds)
+        return direct or self.signer.sign(link), link
 
     def upload_link(self, who: Principal, expires_in: float | None) -> tuple[str, Link]:
         link = Link("upload", who.name, uuid.uuid4().hex, self._expiry(expires_in))
@@ -98,7 +114,8 @@ class Transfers:
             height=loaded.height, mime_type=loaded.mime_type, use_case="upload", prompt="", revised_prompt=None,
             model="", created_at=now, metadata=metadata, owner=link.principal,
         )  # fmt: skip
-        await self._state.journal.intend([ref])
+        if not await self._state.journal.intend([ref]):  # the name holds a random part: only a bug could repeat it
+            raise errors.StorageError(f"The upload name {ref} is already taken; nothing was written.")
         try:
             await self._blobs.put_image(ref, loaded.data, metadata)
             with anyio.CancelScope(shield=True):

@@ -2,9 +2,10 @@
 and the HTTP settings. They only read, except the workspace check, which writes and deletes one probe file (and
 removes the folders it had to make to do so).
 
-The stores are checked per backend: :data:`STATE_BACKENDS` and :data:`BLOB_BACKENDS` map a backend kind to its check.
-Today the settings know one of each (SQLite, the workspace folder); a new backend (Redis, S3...) adds its kind there,
-with a check that reaches it, and the kind's name to :func:`state_backend` / :func:`blob_backend`.
+The stores are checked per backend: :data:`STATE_BACKENDS` and :data:`BLOB_BACKENDS` map a backend kind (from the
+scheme of ``OPENAI_IMAGE_MCP_STATE_URL`` / ``OPENAI_IMAGE_MCP_BLOB_URL``, :func:`state_backend` / :func:`blob_backend`)
+to its check. SQLite and the folder are checked in place (the database read-only, the folder with a probe file); a
+shared store (Redis, S3) is reached the way the server reaches it, in :mod:`~openai_image_mcp.setup.shared_stores`.
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import anyio
 
 from openai_image_mcp.core.settings import Settings
+from openai_image_mcp.setup import shared_stores
 from openai_image_mcp.setup.context import Check, DoctorContext
 from openai_image_mcp.setup.report import Finding, combine, fail, ok, warn
+from openai_image_mcp.store import backends
 
 SyncCheck = Callable[[DoctorContext], list[Finding]]
 
@@ -131,19 +134,26 @@ def disk_space(ctx: DoctorContext) -> list[Finding]:
 
 
 def state_backend(settings: Settings) -> str:
-    """The state store's backend kind. One so far: the settings have no choice of backend yet."""
-    return "sqlite"
+    """The state store's backend kind: ``sqlite`` (the default) or ``redis``; else the unknown scheme."""
+    scheme = urlsplit(backends.state_url(settings)).scheme.lower()
+    return "redis" if scheme in ("redis", "rediss") else scheme
 
 
 def blob_backend(settings: Settings) -> str:
-    """The blob store's backend kind. One so far: the workspace folder."""
-    return "folder"
+    """The blob store's backend kind: ``folder`` (``file://``, the default) or ``s3``; else the unknown scheme."""
+    scheme = urlsplit(backends.blob_url(settings)).scheme.lower()
+    return "folder" if scheme == "file" else scheme
+
+
+def _url_path(url: str) -> Path:
+    parts = urlsplit(url)
+    return Path(unquote(parts.netloc + parts.path)).expanduser()
 
 
 def sqlite_state(ctx: DoctorContext) -> list[Finding]:
     from openai_image_mcp.store.sqlite.migrations import MIGRATIONS
 
-    path = ctx.settings.database_path
+    path = _url_path(backends.state_url(ctx.settings))
     if not path.exists():
         return [ok("state_store", f"SQLite at {path}: not made yet (the server makes it at its first start)")]
     move_aside = (
@@ -189,7 +199,7 @@ def sqlite_state(ctx: DoctorContext) -> list[Finding]:
 
 
 def folder_blobs(ctx: DoctorContext) -> list[Finding]:
-    root = ctx.settings.images_root
+    root = _url_path(backends.blob_url(ctx.settings))
     if not root.exists():
         return [ok("blob_store", f"workspace folder {root}: not made yet (made with the first image)")]
     if not root.is_dir():
@@ -210,24 +220,31 @@ def folder_blobs(ctx: DoctorContext) -> list[Finding]:
 
 
 #: backend kind -> its check (a new backend adds its own)
-STATE_BACKENDS: dict[str, SyncCheck] = {"sqlite": sqlite_state}
-BLOB_BACKENDS: dict[str, SyncCheck] = {"folder": folder_blobs}
+STATE_BACKENDS: dict[str, Check] = {"sqlite": in_thread(sqlite_state), "redis": shared_stores.redis_state}
+BLOB_BACKENDS: dict[str, Check] = {"folder": in_thread(folder_blobs), "s3": shared_stores.s3_blobs}
 
 
-def _unknown_backend(name: str, kind: str) -> list[Finding]:
-    return [warn(name, f"the doctor cannot check a {kind!r} backend yet", "Check that store by hand.")]
+def _unknown_backend(name: str, kind: str, variable: str, schemes: str) -> list[Finding]:
+    return [fail(name, f"{variable} has the scheme {kind!r}, which no store has.", f"Set {variable} to {schemes}.")]
 
 
-def state_store(ctx: DoctorContext) -> list[Finding]:
+async def check_state_store(ctx: DoctorContext) -> list[Finding]:
     kind = state_backend(ctx.settings)
     check = STATE_BACKENDS.get(kind)
-    return check(ctx) if check is not None else _unknown_backend("state_store", kind)
+    if check is None:
+        schemes = "sqlite:///<path>, or redis://host:port/db (rediss:// for TLS)"
+        return _unknown_backend("state_store", kind, "OPENAI_IMAGE_MCP_STATE_URL", schemes)
+    return await check(ctx)
 
 
-def blob_store(ctx: DoctorContext) -> list[Finding]:
+async def check_blob_store(ctx: DoctorContext) -> list[Finding]:
     kind = blob_backend(ctx.settings)
     check = BLOB_BACKENDS.get(kind)
-    return check(ctx) if check is not None else _unknown_backend("blob_store", kind)
+    if check is None:
+        return _unknown_backend(
+            "blob_store", kind, "OPENAI_IMAGE_MCP_BLOB_URL", "file://<folder> or s3://bucket/prefix"
+        )
+    return await check(ctx)
 
 
 # ---- input folders and HTTP ---------------------------------------------------------------------------------------
@@ -351,7 +368,5 @@ def http_settings(ctx: DoctorContext) -> list[Finding]:
 
 check_workspace = in_thread(workspace)
 check_disk_space = in_thread(disk_space)
-check_state_store = in_thread(state_store)
-check_blob_store = in_thread(blob_store)
 check_input_folders = in_thread(input_folders)
 check_http_settings = in_thread(http_settings)

@@ -115,6 +115,9 @@ class FileBlobStore:
     async def exists(self, ref: str) -> bool:
         return await anyio.Path(ref).exists()
 
+    async def signed_url(self, ref: str, *, expires_in: float) -> str | None:
+        return None  # a folder has no URLs of its own: the server's signed link serves the file
+
     # -- removing -----------------------------------------------------------------------------
     async def delete_images(self, refs: Sequence[str]) -> None:
         def remove() -> None:

@@ -1,7 +1,8 @@
 """Link tools for clients that cannot read resources: create_download_link, create_upload_link.
 
 The links are served by the HTTP transport beside ``/mcp`` (``/download/<link>``, ``/upload/<link>``),
-at the base of ``OPENAI_IMAGE_MCP_PUBLIC_URL``.
+at the base of ``OPENAI_IMAGE_MCP_PUBLIC_URL``; with images in S3 a download link is the bucket's presigned URL
+instead, fetched straight from the store (over stdio too).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from openai_image_mcp.core import errors
 from openai_image_mcp.core.models import iso_utc
 from openai_image_mcp.core.refs import image_uri
 from openai_image_mcp.service.facade import ImageService
+from openai_image_mcp.service.transfer import is_direct
 from openai_image_mcp.tools import results
 from openai_image_mcp.tools.caller import caller
 from openai_image_mcp.tools.schemas import READ_ONLY, ToolOutput
@@ -55,12 +57,13 @@ def register(mcp: MCPServer, service: ImageService) -> None:
         """A URL that downloads one of your images without a token until it expires."""
 
         async def body() -> CallToolResult:
-            base = links_base(service.settings.public_url)
             rec = await service.find_images(caller(), [image_id])
             token, link = await service.download_link(caller(), rec[0].id, expires_in)
+            # a presigned URL of the blob store (S3) needs no HTTP transport; the server's own route does
+            url = token if is_direct(token) else f"{links_base(service.settings.public_url)}/download/{token}"
             return results.success(
                 LinkOutput(
-                    url=f"{base}/download/{token}",
+                    url=url,
                     expires_at=iso_utc(link.expires_at, "seconds"),
                     image_id=link.image_id,
                     next_step="Open or fetch the url (GET); no token needed until expires_at.",

@@ -1,13 +1,16 @@
 """No server path reaches a remote caller: for a principal authenticated over HTTP, the path fields are
 taken out of a result (``file_path``, ``metadata_path``, ``folder``, ``workspace``, ``pid``) and any
-server folder left in a text (an error message, say) is replaced by a placeholder. Local callers (stdio,
-open localhost) get results unchanged: for them the paths are the point.
+server folder or image store left in a text (an error message, say) is replaced by a placeholder. Local
+callers (stdio, open localhost) get results unchanged: for them the paths are the point.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote as unquote_url
+from urllib.parse import urlsplit
 
 from openai_image_mcp.core.principal import Principal
 from openai_image_mcp.core.settings import Settings
@@ -15,10 +18,23 @@ from openai_image_mcp.core.settings import Settings
 HIDDEN_KEYS = frozenset({"file_path", "metadata_path", "folder", "workspace", "pid"})
 
 
+def _blob_places(blob_url: str | None) -> list[str]:
+    """The image store's root as refs and messages name it: a folder (``file://``, outside the workspace perhaps), or
+    the ``s3://bucket/prefix`` of an S3 store's refs. (A presigned URL names the endpoint, which stays: it is the
+    link.)"""
+    if not blob_url:
+        return []
+    parts = urlsplit(blob_url)
+    if parts.scheme.lower() == "file":
+        return [str(Path(unquote_url(parts.netloc + parts.path)).expanduser())]
+    return [blob_url.rstrip("/")] if parts.netloc else []
+
+
 class PathScrubber:
     def __init__(self, settings: Settings) -> None:
         places = [(str(settings.workspace), "<workspace>")]
         places += [(str(root), "<allowed folder>") for root in settings.input_roots[1:]]
+        places += [(store, "<image store>") for store in _blob_places(settings.blob_url)]
         # longest first, so a folder inside another is replaced as a whole
         self._places = sorted(places, key=lambda p: len(p[0]), reverse=True)
 
