@@ -33,7 +33,7 @@ def test_readme_starts_with_the_two_commands() -> None:
 
 
 def test_configuration_table_lists_every_setting() -> None:
-    documented = set(re.findall(r"^\| `([A-Z_]+)` \|", README, re.M))
+    documented = set(re.findall(r"^\| `([A-Z0-9_]+)` \|", README, re.M))
     assert documented == env_names()
 
 

@@ -1,6 +1,6 @@
-"""The ``openai-image-mcp`` command: serve over stdio (default) or Streamable HTTP, show the settings,
-manage the static tokens of the HTTP transport, check the installation (``doctor``) and print or write a
-client's configuration (``install``)."""
+"""The ``openai-image-mcp`` command: serve over stdio (default) or Streamable HTTP, open the studio in a browser,
+show the settings, manage the static tokens of the HTTP transport, check the installation (``doctor``) and print
+or write a client's configuration (``install``)."""
 
 from __future__ import annotations
 
@@ -34,8 +34,17 @@ def _parser() -> argparse.ArgumentParser:
         help="serve HTTP on a non-loopback address without authentication (logs a warning at every start)",
     )
     serve.add_argument(
-        "--stateless", action="store_true", help="HTTP: no Mcp-Session-Id for 2025 clients (for round-robin replicas)"
+        "--stateless",
+        action="store_true",
+        help="HTTP: no Mcp-Session-Id for 2025 clients (for round-robin replicas; on by itself with a redis:// "
+        "state URL)",
     )
+    studio = sub.add_parser(
+        "studio", help="open the studio (gallery, viewer, mask painter) in the browser, served on 127.0.0.1 only"
+    )
+    studio.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default 0: a free one)")
+    studio.add_argument("--host", default="127.0.0.1", help="a loopback address (default 127.0.0.1)")
+    studio.add_argument("--no-browser", action="store_true", help="do not open the browser (the URL is logged)")
     sub.add_parser("config", help="print the effective settings as JSON (the key is masked)")
     doctor = sub.add_parser(
         "doctor", help="check the key, the models, the workspace and the settings; exit 1 if a check fails"
@@ -114,6 +123,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         from openai_image_mcp.setup import install
 
         raise SystemExit(install.main(args, settings))
+    if args.command == "studio":
+        _studio(settings, args)
+        return
     if getattr(args, "transport", "stdio") == "http":
         _serve_http(settings, args)
         return
@@ -131,6 +143,7 @@ def _serve_http(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from openai_image_mcp.core.errors import NotConfigured
+    from openai_image_mcp.store.backends import is_shared
     from openai_image_mcp.web.app import UnsafeBind, build_http_app
     from openai_image_mcp.web.tokenfile import TokenFileError
 
@@ -140,7 +153,8 @@ def _serve_http(settings: Settings, args: argparse.Namespace) -> None:
             host=args.host,
             port=args.port,
             allow_unauthenticated=args.allow_unauthenticated,
-            stateless=args.stateless,
+            # replicas on shared state: any replica must answer any request, so no per-process MCP sessions
+            stateless=args.stateless or is_shared(settings),
         )
     except UnsafeBind as exc:
         raise _fail(str(exc)) from exc
@@ -152,6 +166,47 @@ def _serve_http(settings: Settings, args: argparse.Namespace) -> None:
         built.app, host=args.host, port=args.port, log_level=settings.log_level.lower(), log_config=None
     )
     uvicorn.Server(config).run()
+
+
+def _studio(settings: Settings, args: argparse.Namespace) -> None:
+    """The studio for the local user: 127.0.0.1, a one-time token in the URL's fragment, the browser opened."""
+    import secrets
+    import socket
+    import threading
+    import webbrowser
+
+    from openai_image_mcp.core.errors import NotConfigured
+    from openai_image_mcp.web.app import is_loopback, url_host
+    from openai_image_mcp.web.studio import run_studio
+
+    if not is_loopback(args.host):
+        raise _fail(
+            f"the studio serves a loopback address only, not {args.host}: it is your own workspace, without "
+            "accounts. To share it, run 'serve --transport http' with tokens and open /studio/ there."
+        )
+    address = args.host.strip("[]")
+    sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((address, args.port))
+    except OSError as exc:
+        sock.close()
+        raise _fail(f"cannot listen on {args.host}:{args.port}: {exc}") from exc
+    token = secrets.token_urlsafe(32)
+    url = f"http://{url_host(address)}:{sock.getsockname()[1]}/studio/#token={token}"
+
+    def ready() -> None:
+        sys.stderr.write(f"openai-image-mcp studio: {url}\n(open it in your browser; Ctrl-C stops the studio)\n")
+        sys.stderr.flush()
+        if not args.no_browser:
+            threading.Thread(target=webbrowser.open, args=(url,), name="open-browser", daemon=True).start()
+
+    try:
+        run_studio(settings, sock, token, ready)
+    except NotConfigured as exc:
+        raise _fail(exc.message) from exc
+    finally:
+        sock.close()
 
 
 def _token(args: argparse.Namespace, configured: Path | None) -> None:

@@ -5,12 +5,11 @@ commit, and the limits are shared. (The three-process test behind haproxy is tes
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
-
-import time
 
 import anyio
 import pytest

@@ -196,7 +196,8 @@ class Settings(BaseSettings):
     )
     s3_endpoint: str | None = Field(
         default=None,
-        description="The endpoint of an S3-compatible store (MinIO, R2, Ceph, ...) for an s3:// OPENAI_IMAGE_MCP_BLOB_URL.",
+        description="The endpoint of an S3-compatible store (MinIO, R2, Ceph, ...) for an s3:// "
+        "OPENAI_IMAGE_MCP_BLOB_URL.",
     )
     openai_rpm: int = Field(
         default=0,

@@ -61,8 +61,9 @@ class ImageService(LazyFlows):
         clock: Clock | None = None,
         coordinator: Coordinator | None = None,
     ) -> None:
-        """By default the stores and the coordinator named by the settings' URLs (:mod:`~openai_image_mcp.store.backends`):
-        SQLite, the workspace folder and the in-process coordinator unless configured otherwise."""
+        """By default the stores and the coordinator the settings' URLs name (see
+        :mod:`~openai_image_mcp.store.backends`): SQLite, the workspace folder and the in-process coordinator unless
+        configured otherwise."""
         self.settings = settings
         self.clock = clock or SystemClock()
         replica = settings.replica_id or (state.replica if state is not None else backends.new_replica_id())
@@ -293,7 +294,9 @@ class ImageService(LazyFlows):
         """The result of a job that succeeded, rebuilt from its rows (previews are made again)."""
         return await self.generator.filer.rebuild(record.result or {})
 
-    async def await_elsewhere(self, who: Principal, job_id: str, seconds: float, listener: Listener | None) -> JobRecord:
+    async def await_elsewhere(
+        self, who: Principal, job_id: str, seconds: float, listener: Listener | None
+    ) -> JobRecord:
         """A job this process does not run (another replica does, or did): its record once it ends, or after
         ``seconds`` (still ``running``). Progress reaches ``listener`` through the coordinator."""
         record = await self.jobs.wait_elsewhere(who, job_id, seconds, listener)

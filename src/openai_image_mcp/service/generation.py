@@ -27,8 +27,8 @@ from openai_image_mcp.service.budget import Budget, CallSpec, Spending
 from openai_image_mcp.service.conversation import build_turn
 from openai_image_mcp.service.filing import Filer
 from openai_image_mcp.service.image_models import ModelCatalog
-from openai_image_mcp.service.limits import RequestPacer
 from openai_image_mcp.service.layout import session_image_parts, use_case_key
+from openai_image_mcp.service.limits import RequestPacer
 from openai_image_mcp.service.options import check_options, is_images_api_model
 from openai_image_mcp.service.outcome import Generation, Progress, Silent, check_prompt
 from openai_image_mcp.service.pricing import estimate

@@ -79,13 +79,15 @@ def register(mcp: MCPServer, service: ImageService) -> None:
                 seconds = service.settings.wait_seconds if wait_seconds is None else wait_seconds
                 record = await service.await_elsewhere(who, job_id, seconds, _listener(ctx))
                 if record.status == "running":
-                    return results.success(
-                        GenerationOutput(
-                            job_id=job_id, status="running", message=record.message, session_id=record.session_id,
-                            next_step=f"The image is still being drawn. Call get_generation_result with "
-                            f"job_id='{job_id}' to wait for it (the generation carries on meanwhile).",
-                        )  # fmt: skip
+                    next_step = (
+                        f"The image is still being drawn. Call get_generation_result with job_id='{job_id}' "
+                        "to wait for it (the generation carries on meanwhile)."
                     )
+                    out = GenerationOutput(
+                        job_id=job_id, status="running", message=record.message, session_id=record.session_id,
+                        next_step=next_step,
+                    )  # fmt: skip
+                    return results.success(out)
             if record.status == "succeeded" and record.result:
                 gen = await service.finished_result(record)
                 return generation_result(gen, "Refine it, or start a new generation.", job_id=job_id)

@@ -15,6 +15,7 @@ Keys (under the ``<prefix>co:`` namespace, apart from the state store's records)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import secrets
@@ -230,11 +231,8 @@ class RedisCoordinator:
         except (RedisError, OSError) as exc:
             raise self._failed("listening for messages", exc) from exc
         finally:
-            with anyio.CancelScope(shield=True), anyio.move_on_after(2):
-                try:
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
-                except (RedisError, OSError):
-                    pass
+            with anyio.CancelScope(shield=True), anyio.move_on_after(2), contextlib.suppress(RedisError, OSError):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     # -- limits ---------------------------------------------------------------------------
     async def hit(self, key: str, *, limit: int, window: float) -> float:
