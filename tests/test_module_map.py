@@ -33,6 +33,6 @@ def test_every_module_is_on_the_map() -> None:
 def test_every_layer_package_is_on_the_map() -> None:
     text = module_map()
     packages = sorted(p.name for p in SRC.iterdir() if p.is_dir() and (p / "__init__.py").exists())
-    assert packages == ["core", "imaging", "providers", "service", "setup", "store", "tools", "web"]
+    assert packages == ["core", "imaging", "providers", "service", "setup", "store", "studio", "tools", "web"]
     for name in packages:
         assert re.search(rf"^\s+{name}/", text, re.M), name

@@ -14,16 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 from mcp.server import MCPServer
+from mcp.server.apps import Apps
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context
-from mcp.types import CallToolResult, InputRequiredResult, Resource, Tool
+from mcp.types import CallToolResult, Icon, InputRequiredResult, Resource, Tool, ToolAnnotations
 
 from openai_image_mcp import __version__
 from openai_image_mcp.core.clock import Clock
 from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.service.facade import ImageService
-from openai_image_mcp.store.ports import BlobStore, StateStore
+from openai_image_mcp.store.ports import BlobStore, Coordinator, StateStore
 from openai_image_mcp.tools import register_tools
 from openai_image_mcp.tools.compact import compact_tool
 from openai_image_mcp.tools.middleware import ToolCallMiddleware
@@ -44,8 +45,9 @@ INSTRUCTIONS = (
 class ImageMCPServer(MCPServer[ImageService]):
     """MCPServer whose resources/list also names the open sessions and the newest images."""
 
-    def __init__(self, service: ImageService, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, service: ImageService, *, apps: Apps | None = None, **kwargs: Any) -> None:
+        self._apps = apps  # set first: the SDK registers the extension's tools through add_tool
+        super().__init__(**kwargs, extensions=[apps] if apps is not None else None)
         self._service = service
         self._compact_tools: list[Tool] | None = None
         self._tool_names: frozenset[str] = frozenset()
@@ -53,6 +55,29 @@ class ImageMCPServer(MCPServer[ImageService]):
     @property
     def service(self) -> ImageService:
         return self._service
+
+    def add_tool(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | None = None,
+        icons: list[Icon] | None = None,
+        meta: dict[str, Any] | None = None,
+        structured_output: bool | None = None,
+    ) -> None:
+        """The SDK's add_tool; a tool the studio shows is declared through the Apps extension first, which
+        stamps its ``_meta.ui`` (:func:`openai_image_mcp.tools.studio.studio_binding`)."""
+        kwargs: dict[str, Any] = {"name": name, "title": title, "description": description}
+        kwargs |= {"annotations": annotations, "icons": icons, "structured_output": structured_output}
+        if self._apps is not None and not (meta and "ui" in meta):
+            from openai_image_mcp.tools.studio import studio_binding
+
+            binding = studio_binding(self._apps, fn, name or fn.__name__, meta, kwargs)
+            if binding is not None:
+                fn, meta, kwargs = binding.fn, binding.meta, dict(binding.kwargs)
+        super().add_tool(fn, meta=meta, **kwargs)
 
     async def list_tools(self) -> list[Tool]:
         """The registered tools, with model-facing definitions kept small (:mod:`openai_image_mcp.tools.compact`)."""
@@ -90,10 +115,13 @@ def create_server(
     clock: Clock | None = None,
     token_verifier: TokenVerifier | None = None,
     auth: AuthSettings | None = None,
+    coordinator: Coordinator | None = None,
 ) -> ImageMCPServer:
     """A ready-to-run server. The keywords swap collaborators (tests: a clock they move, a blob store that
     pauses); by default the OpenAI adapter, SQLite and the workspace folder."""
-    service = ImageService(settings, provider_factory=provider_factory, state=state, blobs=blobs, clock=clock)
+    service = ImageService(
+        settings, provider_factory=provider_factory, state=state, blobs=blobs, clock=clock, coordinator=coordinator
+    )
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[ImageService]:
@@ -104,21 +132,25 @@ def create_server(
                 service.jobs.bind(tg)
                 tg.start_soon(service.lifecycle.start_in_background)  # opening the state is off the start-up path
                 tg.start_soon(service.lifecycle.housekeeping)
+                tg.start_soon(service.lifecycle.watch_replicas)
                 yield service
                 await service.jobs.stop()
                 tg.cancel_scope.cancel()
         finally:
             await service.lifecycle.stop()
 
+    from openai_image_mcp.tools.studio import HideAppTools, studio_extension
+
     mcp = ImageMCPServer(
         service,
+        apps=studio_extension(),
         name="openai-image-mcp",
         title="OpenAI Image MCP",
         version=__version__,
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level=settings.log_level,
-        middleware=[ToolCallMiddleware(service)],
+        middleware=[ToolCallMiddleware(service), HideAppTools()],
         token_verifier=token_verifier,
         auth=auth,
     )

@@ -87,7 +87,7 @@ async def test_another_principal_lists_none_of_yours(server: Running, tokens: To
         assert (await ok(bob, "list_images"))["total"] == 0
         assert (await ok(bob, "list_images", {"text": "fox"}))["total"] == 0
         bob_uris = {str(r.uri) for r in (await bob.list_resources()).resources}
-        assert bob_uris == {"openai-image://guide"}
+        assert bob_uris == {"openai-image://guide", "ui://openai-image-mcp/studio.html"}  # the static ones
         assert not any(mine.session_id in u or mine.image_id in u for u in bob_uris)
 
 

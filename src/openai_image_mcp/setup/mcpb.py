@@ -81,12 +81,14 @@ ENV = {
 
 
 async def tool_summaries() -> list[dict[str, str]]:
-    """Name and description of every tool, as ``tools/list`` answers (nothing is started or written)."""
+    """Name and description of every tool, as ``tools/list`` answers a client (the studio's app-only tools are for
+    the MCP App, not the model; nothing is started or written)."""
     from openai_image_mcp.server import create_server
 
     unused = Path(tempfile.gettempdir()) / "openai-image-mcp-mcpb-build"  # never created: tools/list writes nothing
     server = create_server(Settings(workspace=unused, openai_api_key=None))
-    return [{"name": t.name, "description": " ".join((t.description or "").split())} for t in await server.list_tools()]
+    tools = [t for t in await server.list_tools() if (t.meta or {}).get("ui", {}).get("visibility") != ["app"]]
+    return [{"name": t.name, "description": " ".join((t.description or "").split())} for t in tools]
 
 
 def _requirements() -> tuple[str, list[str]]:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def register_tools(mcp: MCPServer, service: ImageService) -> None:
-    from openai_image_mcp.tools import browse, editing, generate, info, jobs, links, sessions, usage
+    from openai_image_mcp.tools import browse, editing, generate, info, jobs, links, sessions, studio, usage
 
     sessions.register(mcp, service)
     generate.register(mcp, service)
@@ -25,3 +25,4 @@ def register_tools(mcp: MCPServer, service: ImageService) -> None:
     info.register(mcp, service)
     links.register(mcp, service)
     usage.register(mcp, service)
+    studio.register(mcp, service)

@@ -46,6 +46,9 @@ READ_TOOLS = frozenset(
         "get_server_stats",
         "create_download_link",
         "get_usage_report",
+        "studio_image",
+        "studio_thread",
+        "studio_gallery",
     }
 )
 

@@ -28,6 +28,7 @@ from openai_image_mcp.web.auth import build_verifier
 from openai_image_mcp.web.metrics import Metrics
 from openai_image_mcp.web.routes import add_routes
 from openai_image_mcp.web.scopes import ScopeGate
+from openai_image_mcp.web.studio import StudioAuth, add_studio_routes
 
 log = logging.getLogger(__name__)
 
@@ -123,10 +124,12 @@ def build_http_app(
         )
     server = create_server(settings, token_verifier=verifier, auth=auth, **server_kwargs)
     add_routes(server, server.service, Metrics(), auth_required=verifier is not None)
+    security = transport_security(settings, host, port, public_url)
+    add_studio_routes(server, security, StudioAuth(verified=verifier is not None))
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=stateless,
-        transport_security=transport_security(settings, host, port, public_url),
+        transport_security=security,
         host=host,
     )
     if verifier is not None:
