@@ -135,10 +135,10 @@ class Generator:
                     request = await self._turn_request(session, prompt, options, progress, force_replay=True)
                     request = _attached(request, attachments)
                     result = await self.call(lambda: provider.respond(request, sink), spec, spending)
-                refs = await self._free_refs(session, len(result.images), session.image_count)
+                refs = self._next_refs(session, len(result.images), session.image_count)
 
                 async def renumber(taken: list[str], attempt: int, s: SessionRecord = session) -> list[str]:
-                    return await self._free_refs(s, len(taken), s.image_count + attempt * len(taken))
+                    return self._next_refs(s, len(taken), s.image_count + attempt * len(taken))
 
                 generation = await self.filer.persist(
                     result, progress, prompt=prompt, options=options, model=session.model,
@@ -171,18 +171,14 @@ class Generator:
         await self._sessions.refresh_log(session_id)
         return generation
 
-    async def _free_refs(self, session: SessionRecord, count: int, after: int) -> list[str]:
-        """The next ``count`` image names of the session's folder numbered above ``after``. A file already there (a
-        replica that lost its lease, or died, after writing but before committing) is skipped, never written over;
-        the filer then claims the names, so two writers never share one."""
-        refs: list[str] = []
-        number = after
-        while len(refs) < count:
-            number += 1
-            ref = self._blobs.join(session.folder, *session_image_parts(number, "png"))
-            if not await self._blobs.exists(ref):
-                refs.append(ref)
-        return refs
+    def _next_refs(self, session: SessionRecord, count: int, after: int) -> list[str]:
+        """``count`` image names of the session's folder numbered above ``after``. The filer claims them before
+        writing; a name taken (a replica that lost its lease, or died, after writing but before committing) moves
+        on to the next ones, never written over."""
+        return [
+            self._blobs.join(session.folder, *session_image_parts(number, "png"))
+            for number in range(after + 1, after + count + 1)
+        ]
 
     async def one_shot(
         self,

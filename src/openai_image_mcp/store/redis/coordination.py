@@ -166,6 +166,9 @@ class RedisCoordinator:
 
     async def _grant(self, key: str, fence: str, unlocked: str, holder: str, ms: int, lease: float) -> int:
         """Wait until the lock is ours; its fencing token."""
+        token = int(await self._acquire(keys=[key, fence], args=[holder, ms]))  # the usual case: free at once
+        if token:
+            return token
         while True:
             # listen before trying, so a release between the try and the wait still wakes us; the timeout covers
             # a holder that died (its key expires without a message)
