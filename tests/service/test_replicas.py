@@ -211,3 +211,30 @@ async def test_openai_requests_per_minute_are_paced_across_replicas(
         cancelled = await b.ok("cancel_generation", {"job_id": third["job_id"]})
         assert cancelled["status"] == "cancelled"
         assert len(fake.requests_to("/responses", "POST")) == 2
+
+
+async def test_two_live_replicas_cannot_share_a_name(shared: Settings, tmp_path: Path, fake: FakeOpenAI) -> None:
+    async with replicas(shared, tmp_path, "same") as (first,):
+        await new_session(first)
+        async with replicas(shared, tmp_path, "same") as (second,):
+            good, out = await second.call("create_image_session", {"description": "owls"})
+            assert not good and out["error_type"] == "storage_error"
+            assert "already named 'same'" in out["error"]
+        await new_session(first)  # the first is not disturbed
+
+
+async def test_a_replica_restarted_under_its_name_interrupts_what_its_earlier_life_left(
+    shared: Settings, tmp_path: Path, fake: FakeOpenAI, redis_server: RedisServer
+) -> None:
+    async with replicas(shared, tmp_path, "b") as (b,):
+        sid = await new_session(b)
+    # "c" died mid-turn (its heartbeat long gone) and comes back with the same OPENAI_IMAGE_MCP_REPLICA_ID
+    earlier = RedisStateStore(redis_server.url, replica="c", prefix=shared.redis_prefix)
+    await earlier.open()
+    await earlier.sessions.begin_turn(sid, "lost", {}, None, now=time.time())
+    await earlier.jobs.create("cjob", "generate_image_in_session", sid, owner="local", now=time.time())
+    await earlier.close()
+    async with replicas(shared, tmp_path, "c") as (c,):
+        assert [t["status"] for t in await turns(c, sid)] == ["interrupted"]
+        good, out = await c.call("get_generation_result", {"job_id": "cjob", "wait_seconds": 0})
+        assert not good and out["error_type"] == "interrupted"

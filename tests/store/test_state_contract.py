@@ -376,3 +376,17 @@ async def test_concurrent_creates_respect_the_session_limit(state: StateStore, p
     active = await state.sessions.list_sessions(owner="local", now=NOW, idle_timeout=100)
     assert sorted(x.id for x in active) == sorted(created)
     assert await state.sessions.counts(owner=None) == {"active": 5}
+
+
+async def test_a_job_ends_once(state: StateStore) -> None:
+    """A stalled replica finishing a job a survivor already marked interrupted changes nothing (and says so)."""
+    await state.jobs.create("j1", "generate_image", None, owner="local", now=1.0)
+    assert await state.jobs.mark_interrupted(now=2.0) == ["j1"]
+    assert not await state.jobs.finish("j1", "succeeded", now=3.0, result={"image_ids": ["x"]})
+    rec = await state.jobs.get("j1", owner=None)
+    assert rec is not None and rec.status == "interrupted" and rec.result is None
+    await state.jobs.create("j2", "generate_image", None, owner="local", now=1.0)
+    assert await state.jobs.finish("j2", "failed", now=3.0, error_type="openai_error", error="boom")
+    assert not await state.jobs.finish("j2", "succeeded", now=4.0)
+    rec = await state.jobs.get("j2", owner=None)
+    assert rec is not None and rec.status == "failed"

@@ -70,7 +70,7 @@ class ImageService(LazyFlows):
         self.state: StateStore = state or backends.state_store(settings, replica=replica)
         self.blobs: BlobStore = blobs or backends.blob_store(settings)
         self.coordinator: Coordinator = coordinator or (
-            LocalCoordinator(replica=replica, clock=self.clock)
+            LocalCoordinator(replica=replica, clock=self.clock, lock_path=backends.process_lock_path(settings))
             if state is not None
             else backends.coordinator(settings, replica=replica, clock=self.clock)
         )

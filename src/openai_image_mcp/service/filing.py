@@ -17,7 +17,14 @@ from openai_image_mcp.core.refs import cap, json_size, preview_budget
 from openai_image_mcp.core.requests import ProviderResult
 from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.service.outcome import Generation, Progress
-from openai_image_mcp.service.saving import SaveContext, SavedImage, prepare_images, preview_of
+from openai_image_mcp.service.saving import (
+    SaveContext,
+    SavedImage,
+    prepare_images,
+    preview_of,
+    sniff_format,
+    with_extension,
+)
 from openai_image_mcp.service.stats import ServerStats
 from openai_image_mcp.store.ports import BlobStore, StateStore
 
@@ -88,7 +95,8 @@ class Filer:
         another writer has (or an image already filed) is never written over: ``renumber`` gives the next names
         (by default ``name_2.png``, ``name_3.png``, ...)."""
         await progress.report(90, "saving the image")
-        refs = await self._claim(list(refs), renumber or _suffixed)
+        formats = [sniff_format(i.data, i.output_format) for i in result.images]
+        refs = await self._claim(list(refs), formats, renumber or _suffixed)
         params = options.as_dict()
         ctx = SaveContext(
             prompt=prompt,
@@ -151,10 +159,12 @@ class Filer:
             warnings=(warning,) if warning else (),
         )  # fmt: skip
 
-    async def _claim(self, refs: list[str], renumber: Renumber) -> list[str]:
+    async def _claim(self, refs: list[str], formats: list[str], renumber: Renumber) -> list[str]:
         """Claim names in the journal before anything is written (a crash from here on leaves no orphan, and two
-        writers never share a name); a name taken, or a file already there, moves on to the next names."""
+        writers never share a name); a name taken, or a file already there, moves on to the next names. Names get
+        the extension of their image's real format first, so what is claimed is exactly what is written."""
         for attempt in range(1, MAX_RENAMES + 1):
+            refs = [with_extension(r, f) for r, f in zip(refs, formats, strict=True)]
             if await self._state.journal.intend(refs):
                 if not [r for r in refs if await self._blobs.exists(r)]:
                     return refs

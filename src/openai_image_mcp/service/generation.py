@@ -119,6 +119,9 @@ class Generator:
             turn = await self._state.sessions.begin_turn(
                 session_id, prompt, params, session.last_response_id, now=self._clock.now(), fence=lease.token
             )
+            if lease.token is not None:  # our fence is recorded now: no earlier holder can commit any more, so
+                # what the session says from here on (its chain, its image count) is final for this turn
+                session = await self._sessions.active(principal, session_id)
             try:
                 if attach is not None:
                     attachments = await attach(session)

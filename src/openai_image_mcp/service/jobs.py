@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[float, str], Awaitable[None]]
 
+#: Seconds a job's end may take to record and announce (it is shielded from cancellation, so it needs a bound).
+STORE_DEADLINE = 15.0
 #: Finished jobs kept in memory for a fast get_generation_result; older ones are rebuilt from the DB.
 KEEP_FINISHED = 64
 
@@ -175,9 +177,10 @@ class JobManager:
             job.status = status
             if error_type is not None:
                 self._stats.record_failure(error_type)
-            with anyio.CancelScope(shield=True):
+            ended = False
+            with anyio.CancelScope(shield=True), anyio.move_on_after(STORE_DEADLINE):
                 try:
-                    await self._store.finish(
+                    ended = await self._store.finish(
                         job.id,
                         status,
                         now=self._clock.now(),
@@ -188,7 +191,7 @@ class JobManager:
                     )
                 except errors.ImageServerError:
                     log.exception("could not record the end of job %s", job.id)
-                if self._coord.shared:
+                if self._coord.shared and ended:  # not twice: a survivor that marked it interrupted announced it
                     await self._announce(job.id, {"type": "end", "status": status})
             self._running.pop(job.id, None)
             self._finished[job.id] = job

@@ -64,29 +64,39 @@ class Lifecycle:
         await self._transfers.open(self._settings.link_key_path, self._coord)
         now = self._clock.now()
         if self._coord.shared:  # other replicas are at work on this state: only what dead ones left is cleaned
-            await self._coord.heartbeat(ttl=self._settings.lease_seconds)
+            if not await self._coord.announce(ttl=self._settings.lease_seconds):
+                raise errors.StorageError(
+                    f"Another live replica is already named '{self._coord.replica}': give each replica its own "
+                    "OPENAI_IMAGE_MCP_REPLICA_ID, or leave it unset."
+                )
+            await self._interrupt(self._coord.replica, now, release_names=True)  # an earlier life under this name
             await self.sweep_dead_replicas()
-        else:  # a single process: whatever is in flight was left by this workspace's last run
-            await self._interrupt(None, now)
+        elif await self._coord.alone():  # the only process on this workspace: what is in flight, a crash left
+            await self._interrupt(None, now, release_names=True)
+        else:
+            log.info("another server process uses this workspace; leaving what it has in flight alone")
         # a call holds its reservation at most REQUEST_TIMEOUT (and the retries in it): older ones were left by a
         # stopped process, younger ones may belong to another process on this workspace
         await self._state.ledger.drop_reservations(older_than=now - 2 * self._settings.request_timeout)
 
-    async def _interrupt(self, replica: str | None, now: float) -> None:
-        """End what ``replica`` (every replica: None) left in flight: image files without a record, pending turns,
-        running jobs (whose waiters elsewhere are told)."""
+    async def _interrupt(self, replica: str | None, now: float, *, release_names: bool) -> None:
+        """End what ``replica`` (every replica: None) left in flight: pending turns and running jobs first (whose
+        waiters elsewhere are told), then image files it wrote without a record. Their names are released only when
+        nobody can still be writing them (``release_names``): a replica swept as dead may merely have stalled, and
+        if it wakes it must find its names still its own, not another writer's."""
         whose = "a crash" if replica is None else f"replica {replica}"
-        orphans = await self._state.journal.orphans(replica=replica)
-        if orphans:
-            await self._blobs.delete_images(orphans)
-            await self._state.journal.clear(orphans)
-            log.warning("removed %d image file(s) %s left without a record: %s", len(orphans), whose, orphans)
         interrupted = await self._state.sessions.mark_interrupted(now=now, replica=replica)
         if interrupted:
             log.warning("%d turn(s) were in flight when %s stopped; marked interrupted", interrupted, whose)
         for job_id in await self._state.jobs.mark_interrupted(now=now, replica=replica):
             if self._coord.shared:
                 await self._coord.publish(f"job:{job_id}", {"type": "end", "status": "interrupted"})
+        orphans = await self._state.journal.orphans(replica=replica)
+        if orphans:
+            await self._blobs.delete_images(orphans)
+            if release_names:
+                await self._state.journal.clear(orphans)
+            log.warning("removed %d image file(s) %s left without a record: %s", len(orphans), whose, orphans)
 
     async def sweep_dead_replicas(self) -> list[str]:
         """Replicas whose heartbeat ran out: one survivor (whichever claims it) interrupts their work."""
@@ -94,26 +104,43 @@ class Lifecycle:
         for replica in await self._coord.dead_replicas():
             if await self._coord.claim(f"sweep:{replica}", ttl=self._settings.lease_seconds):
                 log.warning("replica %s stopped answering; interrupting its work", replica)
-                await self._interrupt(replica, self._clock.now())
+                await self._interrupt(replica, self._clock.now(), release_names=False)
                 await self._coord.forget_replica(replica)
                 swept.append(replica)
         return swept
 
     async def watch_replicas(self) -> None:
-        """Runs for the server's life on a shared state: the heartbeat every third of the lease, and the sweep of
-        dead replicas, so a dead replica's turns are marked interrupted within the lease."""
+        """Runs for the server's life on a shared state: the heartbeat every third of the lease, and, apart from it
+        (a slow sweep must not let this replica's own heartbeat lapse), the sweep of dead replicas, so a dead
+        replica's turns are marked interrupted within the lease."""
         if not self._coord.shared:
             return
         await self._ready.wait()
         if self._start_error is not None:
             return
-        while True:
-            await anyio.sleep(self._settings.lease_seconds / 3)
-            try:
-                await self._coord.heartbeat(ttl=self._settings.lease_seconds)
-                await self.sweep_dead_replicas()
-            except errors.ImageServerError as exc:
-                log.warning("watching the other replicas failed: %s", exc)
+        every = self._settings.lease_seconds / 3
+
+        async def beat() -> None:
+            while True:
+                await anyio.sleep(every)
+                try:
+                    with anyio.fail_after(every):
+                        await self._coord.heartbeat(ttl=self._settings.lease_seconds)
+                except (errors.ImageServerError, TimeoutError) as exc:
+                    log.warning("could not renew this replica's heartbeat: %s", exc)
+
+        async def sweep() -> None:
+            while True:
+                await anyio.sleep(every)
+                try:
+                    with anyio.move_on_after(self._settings.lease_seconds):
+                        await self.sweep_dead_replicas()
+                except errors.ImageServerError as exc:
+                    log.warning("sweeping dead replicas failed: %s", exc)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(beat)
+            tg.start_soon(sweep)
 
     async def start_in_background(self) -> None:
         """:meth:`start` off the start-up path, so ``tools/list`` answers at once; calls that need the state

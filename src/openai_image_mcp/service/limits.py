@@ -50,18 +50,24 @@ class FairUse:
                 "(OPENAI_IMAGE_MCP_MAX_CONCURRENT_PER_PRINCIPAL); wait for one to finish.",
                 retry_after=5,
             )
-        if self.per_minute:
+        if not self.per_minute:
+            return
+        try:
             wait = await self._coord.hit(f"starts:{owner}", limit=self.per_minute, window=WINDOW)
-            if wait > 0:
-                await self.release(owner, ticket)
-                raise LimitExceeded(
-                    f"{self.per_minute} generations per minute is the limit (OPENAI_IMAGE_MCP_RATE_LIMIT_PER_MINUTE).",
-                    retry_after=max(1, round(wait + 0.499)),
-                )
+        except BaseException:  # a failed count (Redis away, the call cancelled) must not keep the slot taken
+            await self.release(owner, ticket)
+            raise
+        if wait > 0:
+            await self.release(owner, ticket)
+            raise LimitExceeded(
+                f"{self.per_minute} generations per minute is the limit (OPENAI_IMAGE_MCP_RATE_LIMIT_PER_MINUTE).",
+                retry_after=max(1, round(wait + 0.499)),
+            )
 
     async def release(self, owner: str, ticket: str) -> None:
+        """Give the slot back (best effort: a slot that cannot be given back drops out after ``running_ttl``)."""
         if self.concurrent:
-            with anyio.CancelScope(shield=True):
+            with anyio.CancelScope(shield=True), anyio.move_on_after(5):
                 await self._coord.leave(f"running:{owner}", ticket)
 
 

@@ -59,6 +59,17 @@ class PreparedImage:
     metadata: dict[str, Any]
 
 
+def sniff_format(data: bytes, default: str) -> str:
+    """The format the image bytes are in, from their signature (what :func:`prepare_images` will name them by)."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return default
+
+
 def with_extension(ref: str, fmt: str) -> str:
     stem, dot, ext = ref.rpartition(".")
     return ref if dot and ext == fmt else f"{stem if dot else ref}.{fmt}"

@@ -52,6 +52,11 @@ def _local_path(url: str) -> Path:
     return Path(unquote(parts.netloc + parts.path)).expanduser()
 
 
+def process_lock_path(settings: Settings) -> Path:
+    """The file every server process on this workspace holds a shared lock on (see ``LocalCoordinator.alone``)."""
+    return settings.workspace / ".server.lock"
+
+
 def is_shared(settings: Settings) -> bool:
     """Whether the state may be shared by several replicas (Redis)."""
     return _scheme(state_url(settings), STATE_SCHEMES, "OPENAI_IMAGE_MCP_STATE_URL") != "sqlite"
@@ -85,7 +90,7 @@ def coordinator(settings: Settings, *, replica: str, clock: Clock) -> Coordinato
     if not is_shared(settings):
         from openai_image_mcp.store.local import LocalCoordinator
 
-        return LocalCoordinator(replica=replica, clock=clock)
+        return LocalCoordinator(replica=replica, clock=clock, lock_path=process_lock_path(settings))
     from openai_image_mcp.store.redis.coordination import RedisCoordinator
 
     return RedisCoordinator(state_url(settings), replica=replica, prefix=settings.redis_prefix)

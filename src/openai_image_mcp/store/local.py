@@ -9,10 +9,12 @@ across processes.
 from __future__ import annotations
 
 import math
+import os
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -45,9 +47,12 @@ class _Gate:
 class LocalCoordinator:
     shared = False
 
-    def __init__(self, *, replica: str = "local", clock: Clock) -> None:
+    def __init__(self, *, replica: str = "local", clock: Clock, lock_path: Path | None = None) -> None:
+        """``lock_path``: the workspace's process lock (see :meth:`alone`); None: always alone."""
         self._replica = replica
         self._clock = clock
+        self._lock_path = lock_path
+        self._lock_fd: int | None = None
         self._gates: dict[str, _Gate] = {}
         self._fences: defaultdict[str, int] = defaultdict(int)
         self._channels: defaultdict[str, set[MemoryObjectSendStream[dict[str, Any]]]] = defaultdict(set)
@@ -62,7 +67,9 @@ class LocalCoordinator:
         return None
 
     async def close(self) -> None:
-        return None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the process lock
+            self._lock_fd = None
 
     # -- locks ----------------------------------------------------------------------------
     @asynccontextmanager
@@ -140,6 +147,35 @@ class LocalCoordinator:
         return len(self._sets.get(key, {}))
 
     # -- replicas -------------------------------------------------------------------------
+    async def announce(self, *, ttl: float) -> bool:
+        return True
+
+    async def alone(self) -> bool:
+        if self._lock_path is None:
+            return True
+        return await anyio.to_thread.run_sync(self._take_process_lock)
+
+    def _take_process_lock(self) -> bool:
+        """Every process on a workspace holds a shared lock on its lock file for its life; a starting process that
+        can get it exclusively is the only one alive. (No ``fcntl`` on Windows: assumed alone, as before.)"""
+        try:
+            import fcntl
+        except ImportError:
+            return True
+        assert self._lock_path is not None
+        if self._lock_fd is not None:
+            return False
+        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            alone = True
+        except BlockingIOError:
+            alone = False
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        self._lock_fd = fd
+        return alone
+
     async def heartbeat(self, *, ttl: float) -> None:
         return None
 

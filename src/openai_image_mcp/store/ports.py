@@ -168,7 +168,10 @@ class JobRepo(Protocol):
         error_type: str | None = None,
         error: str | None = None,
         result: dict[str, Any] | None = None,
-    ) -> None: ...
+    ) -> bool:
+        """End a ``running`` job; False (nothing changed) when it already ended, e.g. a survivor marked it
+        interrupted while this replica was stalled."""
+        ...
 
     async def get(self, job_id: str, *, owner: str | None) -> JobRecord | None: ...
 
@@ -376,6 +379,16 @@ class Coordinator(Protocol):
         ...
 
     async def leave(self, key: str, member: str) -> None: ...
+
+    async def announce(self, *, ttl: float) -> bool:
+        """This replica starts: its first heartbeat. False (and nothing done) when a live replica already goes by
+        this replica's name."""
+        ...
+
+    async def alone(self) -> bool:
+        """Whether no other live process uses this state, so whatever is in flight was left by dead ones (the
+        in-process coordinator asks the workspace's process lock; replicas sweep each other instead: False)."""
+        ...
 
     async def heartbeat(self, *, ttl: float) -> None:
         """This replica is alive for ``ttl`` more seconds."""

@@ -98,7 +98,7 @@ class RedisClient:
     async def open(self) -> None:
         try:
             self._redis = aioredis.Redis.from_url(
-                self.url, decode_responses=True, socket_connect_timeout=5, health_check_interval=30
+                self.url, decode_responses=True, socket_connect_timeout=5, socket_timeout=10, health_check_interval=30
             )
             await self._redis.ping()
         except (RedisError, OSError, ValueError) as exc:

@@ -33,6 +33,10 @@ from openai_image_mcp.core.errors import StorageError
 
 log = logging.getLogger(__name__)
 
+#: Seconds a Redis command may take before it fails (a blackholed Redis must not hang the server). Blocking
+#: reads of pub/sub messages are not commands: they wait as long as their caller wants.
+SOCKET_TIMEOUT = 10.0
+
 _ACQUIRE = """
 if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return redis.call('incr', KEYS[2])
@@ -102,7 +106,9 @@ class RedisCoordinator:
         self._url = url
         self._replica = replica
         self._ns = f"{prefix}co:"
-        self._redis: aioredis.Redis = client or aioredis.Redis.from_url(url, health_check_interval=30)
+        self._redis: aioredis.Redis = client or aioredis.Redis.from_url(
+            url, health_check_interval=30, socket_connect_timeout=5, socket_timeout=SOCKET_TIMEOUT
+        )
         self._acquire = self._redis.register_script(_ACQUIRE)
         self._renew = self._redis.register_script(_RENEW)
         self._release = self._redis.register_script(_RELEASE)
@@ -165,19 +171,25 @@ class RedisCoordinator:
                     log.warning("could not release lock %s; it runs out with its lease", name)
 
     async def _grant(self, key: str, fence: str, unlocked: str, holder: str, ms: int, lease: float) -> int:
-        """Wait until the lock is ours; its fencing token."""
-        token = int(await self._acquire(keys=[key, fence], args=[holder, ms]))  # the usual case: free at once
-        if token:
-            return token
-        while True:
-            # listen before trying, so a release between the try and the wait still wakes us; the timeout covers
-            # a holder that died (its key expires without a message)
+        """Wait until the lock is ours; its fencing token. Cancelled while waiting (or between the grant and its
+        answer), it gives back whatever it may have been granted, so the lock is not held for a lease by nobody."""
+        try:
+            token = int(await self._acquire(keys=[key, fence], args=[holder, ms]))  # the usual case: free at once
+            if token:
+                return token
+            # listen before trying again, so a release between the try and the wait still wakes us; the timeout
+            # covers a holder that died (its key expires without a message)
             async with self._pubsub(unlocked) as messages:
-                token = int(await self._acquire(keys=[key, fence], args=[holder, ms]))
-                if token:
-                    return token
-                with anyio.move_on_after(min(lease / 3, 1.0)):
-                    await messages.__anext__()
+                while True:
+                    token = int(await self._acquire(keys=[key, fence], args=[holder, ms]))
+                    if token:
+                        return token
+                    with anyio.move_on_after(min(lease / 3, 1.0)):
+                        await messages.__anext__()
+        except BaseException:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(3), contextlib.suppress(RedisError, OSError):
+                await self._release(keys=[key, unlocked], args=[holder])
+            raise
 
     async def _keep(self, key: str, holder: str, ms: int, lease: float, held: RedisLease) -> None:
         """Renew the lease every third of it; a renewal that finds another holder (or none) marks it lost."""
@@ -259,6 +271,18 @@ class RedisCoordinator:
             log.warning("could not release a concurrency slot: %s", exc)
 
     # -- replicas -------------------------------------------------------------------------
+    async def announce(self, *, ttl: float) -> bool:
+        try:
+            fresh = await self._redis.set(self._k("replica", self._replica), b"1", nx=True, px=max(1, int(ttl * 1000)))
+            if fresh:
+                await self._redis.sadd(self._k("replicas"), self._replica)
+        except (RedisError, OSError) as exc:
+            raise self._failed("announcing this replica", exc) from exc
+        return bool(fresh)
+
+    async def alone(self) -> bool:
+        return False
+
     async def heartbeat(self, *, ttl: float) -> None:
         try:
             async with self._redis.pipeline(transaction=True) as pipe:

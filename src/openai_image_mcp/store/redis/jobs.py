@@ -18,7 +18,7 @@ _INTERRUPTED = "The server stopped before this generation finished."
 # ARGV: id, status, now, ttl, then field/value pairs to set, then '--', then fields to remove
 _FINISH = """
 local key = k('job', ARGV[1])
-if redis.call('EXISTS', key) == 0 then return 0 end
+if redis.call('HGET', key, 'status') ~= 'running' then return 0 end
 redis.call('HSET', key, 'status', ARGV[2], 'finished_at', ARGV[3])
 local i = 5
 while ARGV[i] ~= '--' do
@@ -96,14 +96,15 @@ class RedisJobRepo:
         error_type: str | None = None,
         error: str | None = None,
         result: dict[str, Any] | None = None,
-    ) -> None:
+    ) -> bool:
         values = {"message": message, "error_type": error_type, "error": error}
         values["result_json"] = json.dumps(result) if result else None
         pairs = [x for name, v in values.items() if v is not None for x in (name, v)]
         gone = [name for name, v in values.items() if v is None]
-        await self._c.script(
+        ended = await self._c.script(
             _FINISH, job_id, status, score(now), FINISHED_TTL, *pairs, "--", *gone, what="finishing a job"
         )
+        return bool(ended)
 
     async def get(self, job_id: str, *, owner: str | None) -> JobRecord | None:
         (h,) = await self._c.hashes([self._c.k("job", job_id)])

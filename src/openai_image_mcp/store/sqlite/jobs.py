@@ -51,14 +51,16 @@ class SqliteJobRepo:
         error_type: str | None = None,
         error: str | None = None,
         result: dict[str, Any] | None = None,
-    ) -> None:
-        await self._db.run(
-            lambda c: c.execute(
+    ) -> bool:
+        def op(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
                 "UPDATE jobs SET status = ?, finished_at = ?, message = ?, error_type = ?, error = ?, result_json = ?"
-                " WHERE id = ?",
+                " WHERE id = ? AND status = 'running'",
                 (status, now, message, error_type, error, json.dumps(result) if result else None, job_id),
             )
-        )
+            return cur.rowcount > 0
+
+        return await self._db.run(op)
 
     async def get(self, job_id: str, *, owner: str | None) -> JobRecord | None:
         cond, args = owned(owner)
