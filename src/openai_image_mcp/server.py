@@ -130,11 +130,13 @@ def create_server(
         try:
             async with anyio.create_task_group() as tg:  # generations run here, beyond their tool call
                 service.jobs.bind(tg)
+                service.background.bind(tg)
                 tg.start_soon(service.lifecycle.start_in_background)  # opening the state is off the start-up path
                 tg.start_soon(service.lifecycle.housekeeping)
                 tg.start_soon(service.lifecycle.watch_replicas)
                 yield service
                 await service.jobs.stop()
+                await service.background.drain()  # the last conversation logs, before the task group goes
                 tg.cancel_scope.cancel()
         finally:
             await service.lifecycle.stop()

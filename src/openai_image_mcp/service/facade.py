@@ -33,7 +33,7 @@ from openai_image_mcp.service.links import Link
 from openai_image_mcp.service.outcome import Generation
 from openai_image_mcp.service.presets import ProductPlan, UIPlan
 from openai_image_mcp.service.pricing import PriceTable
-from openai_image_mcp.service.runtime import ProviderFactory, ProviderHandle
+from openai_image_mcp.service.runtime import Background, ProviderFactory, ProviderHandle
 from openai_image_mcp.service.sessions import SessionBook
 from openai_image_mcp.service.stats import ServerStats, current_rss_bytes
 from openai_image_mcp.service.transfer import Transfers
@@ -84,7 +84,10 @@ class ImageService(LazyFlows):
         )
         state, blobs, clock = self.state, self.blobs, self.clock
         self.jobs = JobManager(state.jobs, self.stats, clock, self.coordinator)
-        self.sessions = SessionBook(settings=settings, state=state, blobs=blobs, clock=clock)
+        self.background = Background()
+        self.sessions = SessionBook(
+            settings=settings, state=state, blobs=blobs, clock=clock, background=self.background
+        )
         self.attacher = Attacher(
             resolver=resolver, state=state, blobs=blobs, provider=self.provider, cpu=cpu, clock=clock,
             request_timeout=settings.request_timeout,
@@ -99,7 +102,7 @@ class ImageService(LazyFlows):
         self.lifecycle = Lifecycle(
             settings=settings, state=state, blobs=blobs, jobs=self.jobs, provider=self.provider,
             sessions=self.sessions, attacher=self.attacher, transfers=self.transfers, stats=self.stats, clock=clock,
-            catalog=self.catalog, coordinator=self.coordinator,
+            catalog=self.catalog, coordinator=self.coordinator, background=self.background,
         )  # fmt: skip
         self.fair_use = FairUse(
             self.coordinator, per_minute=settings.rate_limit_per_minute,

@@ -17,7 +17,9 @@ from openai_image_mcp.core.refs import cap, json_size, preview_budget
 from openai_image_mcp.core.requests import ProviderResult
 from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.service.outcome import Generation, Progress
+from openai_image_mcp.service.runtime import gather2
 from openai_image_mcp.service.saving import (
+    PreparedImage,
     SaveContext,
     SavedImage,
     prepare_images,
@@ -96,7 +98,7 @@ class Filer:
         (by default ``name_2.png``, ``name_3.png``, ...)."""
         await progress.report(90, "saving the image")
         formats = [sniff_format(i.data, i.output_format) for i in result.images]
-        refs = await self._claim(list(refs), formats, renumber or _suffixed)
+        planned = [with_extension(r, f) for r, f in zip(refs, formats, strict=True)]
         params = options.as_dict()
         ctx = SaveContext(
             prompt=prompt,
@@ -116,14 +118,36 @@ class Filer:
         )
         budget = self.preview_bytes([i.revised_prompt for i in result.images], result.model_text, result.usage)
         side, now = self._preview_side, self._clock.now()
-        try:
-            prepared = await anyio.to_thread.run_sync(
-                lambda: prepare_images(result.images, refs, ctx, now=now, preview_side=side, preview_bytes=budget),
+
+        def prepare(names: list[str]) -> Awaitable[list[PreparedImage]]:
+            return anyio.to_thread.run_sync(
+                lambda: prepare_images(result.images, names, ctx, now=now, preview_side=side, preview_bytes=budget),
                 limiter=self._cpu,
             )
+
+        given = renumber or _suffixed
+
+        async def next_names(taken: list[str], attempt: int) -> list[str]:  # keeping the real formats' extensions
+            return [with_extension(r, f) for r, f in zip(await given(taken, attempt), formats, strict=True)]
+
+        names = await self._claim(planned, next_names, 1)
+        try:
+            # a file already there (unknown to the state) is looked for while the images are prepared (CPU, in a
+            # thread): a remote store's round trip costs nothing then
+            taken, prepared = await gather2(lambda: self._any_exist(names), lambda: prepare(names))
+            attempt = 1
+            while taken:
+                await self._state.journal.clear(names)
+                attempt += 1
+                if attempt > MAX_RENAMES:
+                    raise errors.StorageError(f"Could not find free names near {names[0]}; nothing was written.")
+                names = await self._claim(await next_names(names, attempt - 1), next_names, attempt)
+                taken = await self._any_exist(names)
+                if not taken:
+                    prepared = await prepare(names)
         except BaseException:
             with anyio.CancelScope(shield=True):
-                await self._state.journal.clear(refs)
+                await self._state.journal.clear(names)
             raise
         final = [p.saved.record.path for p in prepared]
         try:
@@ -159,18 +183,21 @@ class Filer:
             warnings=(warning,) if warning else (),
         )  # fmt: skip
 
-    async def _claim(self, refs: list[str], formats: list[str], renumber: Renumber) -> list[str]:
+    async def _claim(self, refs: list[str], renumber: Renumber, attempt: int) -> list[str]:
         """Claim names in the journal before anything is written (a crash from here on leaves no orphan, and two
-        writers never share a name); a name taken, or a file already there, moves on to the next names. Names get
-        the extension of their image's real format first, so what is claimed is exactly what is written."""
-        for attempt in range(1, MAX_RENAMES + 1):
-            refs = [with_extension(r, f) for r, f in zip(refs, formats, strict=True)]
+        writers never share a name); a name another writer claimed or filed moves on to the next names."""
+        while attempt <= MAX_RENAMES:
             if await self._state.journal.intend(refs):
-                if not [r for r in refs if await self._blobs.exists(r)]:
-                    return refs
-                await self._state.journal.clear(refs)
+                return refs
             refs = await renumber(refs, attempt)
+            attempt += 1
         raise errors.StorageError(f"Could not find free names for the images near {refs[0]}; nothing was written.")
+
+    async def _any_exist(self, refs: list[str]) -> bool:
+        for ref in refs:
+            if await self._blobs.exists(ref):
+                return True
+        return False
 
     @staticmethod
     def _preview(rec: ImageRecord, data: bytes, side: int, budget: int) -> SavedImage:

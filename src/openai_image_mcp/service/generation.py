@@ -11,9 +11,11 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import replace
 
 import anyio
+from anyio.abc import TaskGroup
 
 from openai_image_mcp.core import errors
 from openai_image_mcp.core.clock import Clock
@@ -38,6 +40,9 @@ from openai_image_mcp.service.stats import ServerStats
 from openai_image_mcp.store.ports import BlobStore, Coordinator, StateStore
 
 log = logging.getLogger(__name__)
+
+#: The task group of the provider call under way, where its partial images are saved (see ``Generator.call``).
+_PREVIEWS: ContextVar[TaskGroup | None] = ContextVar("previews", default=None)
 
 ONE_SHOT_INSTRUCTIONS = (
     "Call the image generation tool once to draw exactly what the user describes. "
@@ -239,6 +244,13 @@ class Generator:
             if event.kind == "generating":
                 await progress.report(10, "OpenAI is generating the image")
                 return
+            group = _PREVIEWS.get()
+            if group is not None:
+                group.start_soon(save, event)
+            else:
+                await save(event)
+
+        async def save(event: ProviderEvent) -> None:
             try:  # raw bytes only: the WebP preview is made if and when someone reads the resource
                 data = await anyio.to_thread.run_sync(base64.b64decode, event.b64)
                 await self._blobs.put_preview(progress.id, f"partial_{event.index}.img", data)
@@ -281,9 +293,19 @@ class Generator:
         await self._pacer.wait()
         started = self._clock.monotonic()
         try:
-            return await self.budget.call(spec, fn, spending)
+            # partial images are saved beside the stream (a remote store's round trips overlap it), and all of
+            # them before the call returns
+            async with anyio.create_task_group() as tg:
+                token = _PREVIEWS.set(tg)
+                try:
+                    result = await self.budget.call(spec, fn, spending)
+                finally:
+                    _PREVIEWS.reset(token)
+        except BaseExceptionGroup as group:  # the call's own error, not a group of one
+            raise group.exceptions[0] from None
         finally:
             self._stats.record_latency(self._clock.monotonic() - started)
+        return result
 
     async def _turn_request(
         self,

@@ -13,7 +13,7 @@ from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.service.attachments import Attacher
 from openai_image_mcp.service.image_models import ModelCatalog
 from openai_image_mcp.service.jobs import JobManager
-from openai_image_mcp.service.runtime import ProviderHandle
+from openai_image_mcp.service.runtime import Background, ProviderHandle
 from openai_image_mcp.service.sessions import SessionBook
 from openai_image_mcp.service.stats import ServerStats
 from openai_image_mcp.service.transfer import Transfers
@@ -41,6 +41,7 @@ class Lifecycle:
         clock: Clock,
         catalog: ModelCatalog,
         coordinator: Coordinator,
+        background: Background,
     ) -> None:
         self._settings = settings
         self._state = state
@@ -54,6 +55,7 @@ class Lifecycle:
         self._clock = clock
         self._catalog = catalog
         self._coord = coordinator
+        self._background = background
         self._ready = anyio.Event()
         self._start_error: errors.ImageServerError | None = None
 
@@ -160,6 +162,7 @@ class Lifecycle:
 
     async def stop(self) -> None:
         await self._jobs.stop()
+        await self._background.drain()
         await self._provider.aclose()
         await self._coord.close()
         await self._state.close()

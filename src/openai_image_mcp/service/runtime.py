@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
+from anyio.abc import TaskGroup
 
 from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.providers import openai_provider
 
 if TYPE_CHECKING:
     from openai_image_mcp.providers.base import ImageProvider
+
+A = TypeVar("A")
+B = TypeVar("B")
 
 ProviderFactory = Callable[[Settings], "ImageProvider"]
 
@@ -36,3 +40,63 @@ class ProviderHandle:
         if self._provider is not None:
             await self._provider.aclose()
             self._provider = None
+
+
+class Background:
+    """Best-effort writes that leave a call's path (a remote store's conversation log), run in the server's task
+    group, one at a time per key: asked again while running, the work runs once more after (so the last state
+    wins). Unbound (no task group yet) the work runs inline. :meth:`drain` waits for what is left (at stop)."""
+
+    def __init__(self) -> None:
+        self._tg: TaskGroup | None = None
+        self._running: dict[str, bool] = {}  # key -> asked again while running
+        self._idle = anyio.Event()
+        self._idle.set()
+
+    def bind(self, tg: TaskGroup) -> None:
+        self._tg = tg
+
+    async def run(self, key: str, work: Callable[[], Awaitable[None]]) -> None:
+        if self._tg is None:
+            await work()
+            return
+        if key in self._running:
+            self._running[key] = True
+            return
+        self._running[key] = False
+        if self._idle.is_set():
+            self._idle = anyio.Event()
+        self._tg.start_soon(self._loop, key, work, name=f"background {key}")
+
+    async def _loop(self, key: str, work: Callable[[], Awaitable[None]]) -> None:
+        try:
+            while True:
+                await work()
+                if not self._running.get(key):
+                    break
+                self._running[key] = False
+        finally:
+            self._running.pop(key, None)
+            if not self._running:
+                self._idle.set()
+
+    async def drain(self, seconds: float = 10.0) -> None:
+        with anyio.move_on_after(seconds):
+            await self._idle.wait()
+
+
+async def gather2(first: Callable[[], Awaitable[A]], second: Callable[[], Awaitable[B]]) -> tuple[A, B]:
+    """Run two steps side by side (a round trip to a store beside CPU work in a thread); the first error raised
+    (not a group of one), the other step cancelled."""
+    results: dict[int, Any] = {}
+
+    async def run(i: int, fn: Callable[[], Awaitable[Any]]) -> None:
+        results[i] = await fn()
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run, 0, first)
+            tg.start_soon(run, 1, second)
+    except BaseExceptionGroup as group:
+        raise group.exceptions[0] from None
+    return results[0], results[1]

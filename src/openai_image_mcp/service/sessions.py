@@ -14,17 +14,21 @@ from openai_image_mcp.core.principal import Principal
 from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.service.layout import CONVERSATION_LOG, conversation_log, session_key, style_series_key
 from openai_image_mcp.service.options import is_images_api_model
+from openai_image_mcp.service.runtime import Background
 from openai_image_mcp.store.ports import BlobStore, StateStore
 
 log = logging.getLogger(__name__)
 
 
 class SessionBook:
-    def __init__(self, *, settings: Settings, state: StateStore, blobs: BlobStore, clock: Clock) -> None:
+    def __init__(
+        self, *, settings: Settings, state: StateStore, blobs: BlobStore, clock: Clock, background: Background
+    ) -> None:
         self._settings = settings
         self._state = state
         self._blobs = blobs
         self._clock = clock
+        self._background = background
         # Choosing a folder and inserting the session happen together, so two sessions of one style series
         # started at once cannot be given the same folder (and overwrite each other's images).
         self._creating = anyio.Lock()
@@ -149,7 +153,16 @@ class SessionBook:
         return await self._state.sessions.expire_idle(now=self._clock.now(), idle_timeout=self.timeout)
 
     async def refresh_log(self, session_id: str) -> None:
-        """Rewrite the session's ``conversation_log.json`` (best effort: a failure is logged)."""
+        """Rewrite the session's ``conversation_log.json`` (best effort: a failure is logged). In a remote blob store
+        (S3) the write costs a round trip: it leaves the turn's path and runs in the background, the latest state
+        winning; a local file is rewritten before the call returns."""
+        rec = await self._state.sessions.get(session_id, owner=None, now=self._clock.now(), idle_timeout=1e18)
+        if rec is not None and self._blobs.local_path(rec.folder) is None:
+            await self._background.run(f"log:{session_id}", lambda: self._write_log(session_id))
+        else:
+            await self._write_log(session_id)
+
+    async def _write_log(self, session_id: str) -> None:
         try:
             rec = await self._state.sessions.get(session_id, owner=None, now=self._clock.now(), idle_timeout=1e18)
             if rec is None:

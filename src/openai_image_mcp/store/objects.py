@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 from urllib.parse import urlsplit
 
+import anyio
 import obstore as obs
 from obstore.exceptions import PermissionDeniedError, UnauthenticatedError
 from obstore.store import S3Store
@@ -237,8 +238,13 @@ class ObjectBlobStore:
                 self._fail("write", ref, exc)
 
     async def put_image(self, ref: str, data: bytes, metadata: dict[str, Any]) -> None:
-        await self.put(ref, data)
-        await self.put(self.sidecar(ref), json_bytes(metadata))
+        """The image and its sidecar, side by side (two requests in the time of one); the first failure is raised."""
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self.put, ref, data)
+                tg.start_soon(self.put, self.sidecar(ref), json_bytes(metadata))
+        except BaseExceptionGroup as group:
+            raise group.exceptions[0] from None
 
     async def put_preview(self, job_id: str, name: str, data: bytes) -> None:
         key = self._preview_key(job_id, name)
@@ -277,6 +283,8 @@ class ObjectBlobStore:
             except FileNotFoundError as exc:
                 if "NoSuchBucket" in str(exc):
                     self._fail("look up", ref, exc)
+            if "." in key.rsplit("/", 1)[-1]:  # a file's name (image.png): nothing is stored below it
+                return False
             async for chunk in obs.list(self._store, key.rstrip("/") + "/", chunk_size=1):
                 if chunk:
                     return True

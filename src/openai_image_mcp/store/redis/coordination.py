@@ -178,9 +178,10 @@ class RedisCoordinator:
             if token:
                 return token
             # listen before trying again, so a release between the try and the wait still wakes us; the timeout
-            # covers a holder that died (its key expires without a message)
-            async with self._pubsub(unlocked) as messages:
-                while True:
+            # covers a holder that died (its key expires without a message). A new subscription for each wait: the
+            # timeout cancels the message generator, which cannot be resumed after that.
+            while True:
+                async with self._pubsub(unlocked) as messages:
                     token = int(await self._acquire(keys=[key, fence], args=[holder, ms]))
                     if token:
                         return token
