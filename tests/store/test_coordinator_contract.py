@@ -178,3 +178,24 @@ async def test_redis_errors_say_where_without_the_password() -> None:
     assert "s3cret" not in caught.value.message and "127.0.0.1:1" in caught.value.message
     assert safe_url("redis://:pw@h:6379/0") == "redis://:***@h:6379/0"
     await coord.close()
+
+
+async def test_a_waiter_outlasts_a_long_holder(replicas: Factory) -> None:
+    """A turn longer than the waiter's wake-up interval (a second): the waiter keeps waiting, then gets the lock."""
+    a, b = replicas("a"), replicas("b")
+    await a.open()
+    await b.open()
+    got: list[str] = []
+
+    async def hold() -> None:
+        async with a.lock("session:long", lease=3):
+            await anyio.sleep(2.5)
+            got.append("a done")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(hold)
+        await anyio.sleep(0.1)
+        with anyio.fail_after(10):
+            async with b.lock("session:long", lease=3):
+                got.append("b in")
+    assert got == ["a done", "b in"]

@@ -11,11 +11,9 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from dataclasses import replace
 
 import anyio
-from anyio.abc import TaskGroup
 
 from openai_image_mcp.core import errors
 from openai_image_mcp.core.clock import Clock
@@ -34,15 +32,13 @@ from openai_image_mcp.service.limits import RequestPacer
 from openai_image_mcp.service.options import check_options, is_images_api_model
 from openai_image_mcp.service.outcome import Generation, Progress, Silent, check_prompt
 from openai_image_mcp.service.pricing import estimate
-from openai_image_mcp.service.runtime import ProviderHandle
+from openai_image_mcp.service.runtime import SIDE_TASKS, ProviderHandle
 from openai_image_mcp.service.sessions import SessionBook
 from openai_image_mcp.service.stats import ServerStats
 from openai_image_mcp.store.ports import BlobStore, Coordinator, StateStore
 
 log = logging.getLogger(__name__)
 
-#: The task group of the provider call under way, where its partial images are saved (see ``Generator.call``).
-_PREVIEWS: ContextVar[TaskGroup | None] = ContextVar("previews", default=None)
 
 ONE_SHOT_INSTRUCTIONS = (
     "Call the image generation tool once to draw exactly what the user describes. "
@@ -244,7 +240,7 @@ class Generator:
             if event.kind == "generating":
                 await progress.report(10, "OpenAI is generating the image")
                 return
-            group = _PREVIEWS.get()
+            group = SIDE_TASKS.get()
             if group is not None:
                 group.start_soon(save, event)
             else:
@@ -293,14 +289,15 @@ class Generator:
         await self._pacer.wait()
         started = self._clock.monotonic()
         try:
-            # partial images are saved beside the stream (a remote store's round trips overlap it), and all of
-            # them before the call returns
+            if SIDE_TASKS.get() is not None:  # a job's: partial images are saved beside it, awaited by the job
+                return await self.budget.call(spec, fn, spending)
+            # outside a job, partial images are saved beside the stream, and all of them before the call returns
             async with anyio.create_task_group() as tg:
-                token = _PREVIEWS.set(tg)
+                token = SIDE_TASKS.set(tg)
                 try:
                     result = await self.budget.call(spec, fn, spending)
                 finally:
-                    _PREVIEWS.reset(token)
+                    SIDE_TASKS.reset(token)
         except BaseExceptionGroup as group:  # the call's own error, not a group of one
             raise group.exceptions[0] from None
         finally:

@@ -31,6 +31,7 @@ from openai_image_mcp.core import errors
 from openai_image_mcp.core.clock import Clock
 from openai_image_mcp.core.models import JobRecord
 from openai_image_mcp.core.principal import LOCAL_NAME, Principal
+from openai_image_mcp.service.runtime import SIDE_TASKS
 from openai_image_mcp.service.stats import ServerStats
 from openai_image_mcp.store.ports import Coordinator, JobRepo
 
@@ -71,14 +72,32 @@ class Job:
         return self.shutdown or not self.scope.cancel_called
 
     async def report(self, progress: float, message: str) -> None:
-        """Record a stage and tell every waiting caller; progress only ever increases."""
-        self.progress, self.message = max(self.progress, progress), message
+        """Record a stage and tell every waiting caller. Progress only ever increases: a report behind the current
+        stage (a partial image saved beside the job, landing after "saving the image") is stale and dropped."""
+        if progress < self.progress:
+            return
+        self.progress, self.message = progress, message
         for listener in list(self.listeners):
             try:
                 await listener(self.progress, message)
             except Exception:  # a caller that went away must not break the job
                 log.debug("dropping a progress listener that failed", exc_info=True)
                 self.listeners.remove(listener)
+
+
+async def _with_side_tasks(runner: Callable[[Job], Awaitable[JobResult]], job: Job) -> JobResult:
+    """Run ``runner`` with a task group for its side work (:data:`~openai_image_mcp.service.runtime.SIDE_TASKS`),
+    waited for before the job ends; the runner's own error is raised, not a group of one."""
+    try:
+        async with anyio.create_task_group() as tg:
+            token = SIDE_TASKS.set(tg)
+            try:
+                result = await runner(job)
+            finally:
+                SIDE_TASKS.reset(token)
+    except BaseExceptionGroup as group:
+        raise group.exceptions[0] from None
+    return result
 
 
 class JobManager:
@@ -153,7 +172,7 @@ class JobManager:
         status, error_type, error, summary = "failed", None, None, None
         try:
             with job.scope:
-                job.result = await runner(job)
+                job.result = await _with_side_tasks(runner, job)
                 status, summary = "succeeded", job.result.summary()
         except errors.ImageServerError as exc:
             job.error, error_type, error = exc, exc.error_type, exc.message

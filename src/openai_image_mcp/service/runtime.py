@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
@@ -13,6 +14,10 @@ from openai_image_mcp.providers import openai_provider
 
 if TYPE_CHECKING:
     from openai_image_mcp.providers.base import ImageProvider
+
+#: The task group of the generation under way (a job's), where side work such as saving partial images runs
+#: beside the main line; the job waits for it before it ends.
+SIDE_TASKS: ContextVar[TaskGroup | None] = ContextVar("side_tasks", default=None)
 
 A = TypeVar("A")
 B = TypeVar("B")
