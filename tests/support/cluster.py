@@ -43,7 +43,7 @@ import psutil
 import redis.asyncio as aioredis
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.types import CallToolResult, ReadResourceResult
+from mcp.types import CallToolRequest, CallToolRequestParams, CallToolResult, ReadResourceResult
 
 from tests.support.services import RedisServer, S3Server, free_port
 
@@ -398,36 +398,27 @@ class Cluster:
 # -- the client ------------------------------------------------------------------------------------------------------
 
 
-#: What an SDK client session learns from ``tools/list`` (the output schemas it checks results against, their
-#: compiled validators, the ``Mcp-Param-*`` header maps). Private to the SDK (2.3): :class:`User` carries them from one
-#: short-lived client to the next, so only the first call lists the tools, as with one long-lived client; should the
-#: SDK rename them, every call simply lists the tools again.
-_LEARNED = ("_tool_output_schemas", "_tool_output_validators", "_x_mcp_header_maps")
-
-
 class User:
     """One user of the MCP server at ``url``. Every call is a new stateless POST (a balancer may send each to another
     replica) made by a new SDK client: in the 2026-07-28 era a POST that fails (a replica killed mid-call) ends the
-    whole client, so no client outlives its call; what they learn from ``tools/list`` is handed on (``learned``)."""
+    whole client, so no client outlives its call. A call is sent as a plain ``tools/call`` request (the session's
+    public ``send_request``): ``Client.call_tool`` would list the tools first in every new client to check the result
+    against its output schema, doubling the requests (the tests check results themselves)."""
 
-    def __init__(self, http: httpx2.AsyncClient, url: str, learned: dict[str, Any]) -> None:
+    def __init__(self, http: httpx2.AsyncClient, url: str) -> None:
         self.http = http
         self.url = url
-        self.learned = learned
 
     @asynccontextmanager
     async def client(self) -> AsyncIterator[Client]:
         async with Client(streamable_http_client(self.url, http_client=self.http), mode=PROTOCOL) as client:
-            session = client.session
-            for name, value in self.learned.items():
-                setattr(session, name, value)
             yield client
-            self.learned.update({n: getattr(session, n) for n in _LEARNED if getattr(session, n, None)})
 
     async def call(self, tool: str, arguments: dict[str, Any]) -> CallToolResult:
+        request = CallToolRequest(params=CallToolRequestParams(name=tool, arguments=arguments))
         with anyio.fail_after(CALL_TIMEOUT):
             async with self.client() as client:
-                return await client.call_tool(tool, arguments)
+                return await client.session.send_request(request, CallToolResult)
 
     async def ok(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
         """The structured result of a call that must succeed (AssertionError otherwise)."""
@@ -442,11 +433,10 @@ class User:
 
 
 class Caller:
-    """Users of MCP over Streamable HTTP, all through one pool of HTTP connections (and one tool listing)."""
+    """Users of MCP over Streamable HTTP, all through one pool of HTTP connections."""
 
     def __init__(self, http: httpx2.AsyncClient) -> None:
         self.http = http
-        self.learned: dict[str, Any] = {}
 
     @classmethod
     @asynccontextmanager
@@ -456,7 +446,7 @@ class Caller:
             yield cls(http)
 
     def user(self, url: str) -> User:
-        return User(self.http, url, self.learned)
+        return User(self.http, url)
 
     async def ok(self, url: str, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
         """One call by a new user."""
