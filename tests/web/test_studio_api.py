@@ -11,6 +11,7 @@ from typing import Any
 import httpx2
 
 from openai_image_mcp.core.settings import Settings
+from openai_image_mcp.studio.page import inline_hashes
 from openai_image_mcp.web.studio import API_BODY_LIMIT
 from tests.web.conftest import HIDDEN_KEYS, HTTP_TIMEOUT, Running, Tokens, all_keys, bearer, unknown_id
 
@@ -75,8 +76,11 @@ async def test_the_page_is_served_with_a_strict_policy(server: Running) -> None:
     assert csp["connect-src"] == ["'self'"]
     assert csp["frame-ancestors"] == ["'none'"]
     assert set(csp["img-src"]) == {"'self'", "data:", "blob:"}
-    for directive in ("script-src", "style-src"):
-        assert set(csp[directive]) <= {"'self'", "'unsafe-inline'"}, csp[directive]
+    for directive in ("script-src", "style-src"):  # exactly the page's own inline code, by its hash
+        (source,) = csp[directive]
+        assert source.startswith("'sha256-"), csp[directive]
+    css, js = inline_hashes()
+    assert csp["script-src"] == [js] and csp["style-src"] == [css]
     assert page.headers["x-content-type-options"] == "nosniff"
     assert page.headers["referrer-policy"] == "no-referrer"
     assert page.headers["cache-control"] == "no-store"

@@ -4,7 +4,9 @@ origin at all (``default-src 'none'``, inline script and style only)."""
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 from importlib import resources
 
 #: The page's MCP Apps resource URI (``ui://`` scheme, per the MCP Apps extension).
@@ -28,3 +30,14 @@ def studio_html() -> str:
     if "</script" in js.lower():
         raise RuntimeError("studio.js must not contain '</script'")
     return html.replace(CSS_SLOT, css, 1).replace(JS_SLOT, js, 1)
+
+
+def _sha256(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+@functools.cache
+def inline_hashes() -> tuple[str, str]:
+    """CSP sources that allow exactly the page's inline stylesheet and script (``'sha256-...'``), for a server that
+    sends the page itself and so can be stricter than ``'unsafe-inline'``."""
+    return _sha256(_asset("studio.css")), _sha256(_asset("studio.js"))

@@ -52,7 +52,7 @@ from openai_image_mcp.core import errors
 from openai_image_mcp.core.principal import LOCAL, Principal
 from openai_image_mcp.core.settings import Settings
 from openai_image_mcp.server import ImageMCPServer, create_server
-from openai_image_mcp.studio.page import studio_html
+from openai_image_mcp.studio.page import inline_hashes, studio_html
 from openai_image_mcp.tools.caller import principal_of, scope_for_method
 from openai_image_mcp.web.routes import read_capped
 
@@ -65,26 +65,35 @@ ALLOWED_METHODS = frozenset({"tools/call", "resources/read"})
 CLIENT_INFO = {"name": "openai-image-mcp-studio", "version": __version__}
 CLIENT_CAPABILITIES: dict[str, Any] = {"extensions": {EXTENSION_ID: {"mimeTypes": [APP_MIME_TYPE]}}}
 
-#: The page is one self-contained HTML document: its script and style are inline, everything else is refused.
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self' 'unsafe-inline'",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob:",
-        "connect-src 'self'",
-        "base-uri 'none'",
-        "form-action 'none'",
-        "frame-ancestors 'none'",
-    ]
-)
-PAGE_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-}
+
+def content_security_policy() -> str:
+    """The page is one self-contained HTML document: only its own inline stylesheet and script run (allowed by
+    their hashes, not ``'unsafe-inline'``), it talks only to this origin, and everything else is refused."""
+    css, js = inline_hashes()
+    return "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src {js}",
+            f"style-src {css}",
+            "img-src 'self' data: blob:",
+            "connect-src 'self'",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+def page_headers() -> dict[str, str]:
+    return {
+        "Content-Security-Policy": content_security_policy(),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+        "X-Frame-Options": "DENY",
+    }
+
+
 API_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
@@ -176,7 +185,7 @@ class Studio:
         refused = await self.security.validate_request(request)
         if refused is not None:
             return refused
-        return Response(studio_html(), media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+        return Response(studio_html(), media_type="text/html; charset=utf-8", headers=page_headers())
 
     # -- the api ----------------------------------------------------------------------------------------------------
 
