@@ -11,9 +11,10 @@ import redis.asyncio as aioredis
 
 from openai_image_mcp.core.clock import ManualClock, SystemClock
 from openai_image_mcp.core.errors import StorageError
+from openai_image_mcp.core.logs import safe_url
 from openai_image_mcp.store.local import LocalCoordinator
 from openai_image_mcp.store.ports import Coordinator
-from openai_image_mcp.store.redis.coordination import RedisCoordinator, safe_url
+from openai_image_mcp.store.redis.coordination import RedisCoordinator
 from tests.support.services import RedisServer
 
 Factory = Callable[[str], Coordinator]

@@ -13,6 +13,7 @@ import re
 import sys
 import time
 from typing import Any, TextIO
+from urllib.parse import urlsplit, urlunsplit
 
 #: The tool call being served: {"call_id": ..., "tool": ..., "session_id": ...}.
 call_context: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("call_context", default=None)
@@ -106,3 +107,12 @@ def configure_logging(level: str, fmt: str, secrets: list[str], *, stream: TextI
     # The HTTP stack logs a line per request at INFO: keep it for DEBUG runs only.
     for noisy in ("httpcore", "httpx2", "hpack"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+
+
+def safe_url(url: str) -> str:
+    """``url`` with its password, if any, shown as ``***``: for messages and logs (a Redis URL may carry one)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

@@ -32,7 +32,7 @@ from openai_image_mcp.service.limits import RequestPacer
 from openai_image_mcp.service.options import check_options, is_images_api_model
 from openai_image_mcp.service.outcome import Generation, Progress, Silent, check_prompt
 from openai_image_mcp.service.pricing import estimate
-from openai_image_mcp.service.runtime import SIDE_TASKS, ProviderHandle
+from openai_image_mcp.service.runtime import SIDE_TASKS, ProviderHandle, with_side_tasks
 from openai_image_mcp.service.sessions import SessionBook
 from openai_image_mcp.service.stats import ServerStats
 from openai_image_mcp.store.ports import BlobStore, Coordinator, StateStore
@@ -288,21 +288,10 @@ class Generator:
         """One provider call: within the budget, booked in the ledger, timed for the stats."""
         await self._pacer.wait()
         started = self._clock.monotonic()
-        try:
-            if SIDE_TASKS.get() is not None:  # a job's: partial images are saved beside it, awaited by the job
-                return await self.budget.call(spec, fn, spending)
-            # outside a job, partial images are saved beside the stream, and all of them before the call returns
-            async with anyio.create_task_group() as tg:
-                token = SIDE_TASKS.set(tg)
-                try:
-                    result = await self.budget.call(spec, fn, spending)
-                finally:
-                    SIDE_TASKS.reset(token)
-        except BaseExceptionGroup as group:  # the call's own error, not a group of one
-            raise group.exceptions[0] from None
+        try:  # partial images are saved beside the call (in a job: beside the whole job)
+            return await with_side_tasks(lambda: self.budget.call(spec, fn, spending))
         finally:
             self._stats.record_latency(self._clock.monotonic() - started)
-        return result
 
     async def _turn_request(
         self,

@@ -31,7 +31,7 @@ from openai_image_mcp.core import errors
 from openai_image_mcp.core.clock import Clock
 from openai_image_mcp.core.models import JobRecord
 from openai_image_mcp.core.principal import LOCAL_NAME, Principal
-from openai_image_mcp.service.runtime import SIDE_TASKS
+from openai_image_mcp.service.runtime import with_side_tasks
 from openai_image_mcp.service.stats import ServerStats
 from openai_image_mcp.store.ports import Coordinator, JobRepo
 
@@ -83,21 +83,6 @@ class Job:
             except Exception:  # a caller that went away must not break the job
                 log.debug("dropping a progress listener that failed", exc_info=True)
                 self.listeners.remove(listener)
-
-
-async def _with_side_tasks(runner: Callable[[Job], Awaitable[JobResult]], job: Job) -> JobResult:
-    """Run ``runner`` with a task group for its side work (:data:`~openai_image_mcp.service.runtime.SIDE_TASKS`),
-    waited for before the job ends; the runner's own error is raised, not a group of one."""
-    try:
-        async with anyio.create_task_group() as tg:
-            token = SIDE_TASKS.set(tg)
-            try:
-                result = await runner(job)
-            finally:
-                SIDE_TASKS.reset(token)
-    except BaseExceptionGroup as group:
-        raise group.exceptions[0] from None
-    return result
 
 
 class JobManager:
@@ -172,7 +157,7 @@ class JobManager:
         status, error_type, error, summary = "failed", None, None, None
         try:
             with job.scope:
-                job.result = await _with_side_tasks(runner, job)
+                job.result = await with_side_tasks(lambda: runner(job))
                 status, summary = "succeeded", job.result.summary()
         except errors.ImageServerError as exc:
             job.error, error_type, error = exc, exc.error_type, exc.message

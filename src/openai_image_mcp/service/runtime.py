@@ -105,3 +105,21 @@ async def gather2(first: Callable[[], Awaitable[A]], second: Callable[[], Awaita
     except BaseExceptionGroup as group:
         raise group.exceptions[0] from None
     return results[0], results[1]
+
+
+async def with_side_tasks(fn: Callable[[], Awaitable[A]]) -> A:
+    """Run ``fn`` with a task group for its side work (:data:`SIDE_TASKS`: partial images saved beside it), waited
+    for before this returns; inside one already (a job's), that one is used. ``fn``'s own error is raised, not a
+    group of one."""
+    if SIDE_TASKS.get() is not None:
+        return await fn()
+    try:
+        async with anyio.create_task_group() as tg:
+            token = SIDE_TASKS.set(tg)
+            try:
+                result = await fn()
+            finally:
+                SIDE_TASKS.reset(token)
+    except BaseExceptionGroup as group:
+        raise group.exceptions[0] from None
+    return result

@@ -29,6 +29,7 @@ class SessionBook:
         self._blobs = blobs
         self._clock = clock
         self._background = background
+        self._remote_blobs = blobs.local_path(blobs.ref(CONVERSATION_LOG)) is None
         # Choosing a folder and inserting the session happen together, so two sessions of one style series
         # started at once cannot be given the same folder (and overwrite each other's images).
         self._creating = anyio.Lock()
@@ -156,8 +157,7 @@ class SessionBook:
         """Rewrite the session's ``conversation_log.json`` (best effort: a failure is logged). In a remote blob store
         (S3) the write costs a round trip: it leaves the turn's path and runs in the background, the latest state
         winning; a local file is rewritten before the call returns."""
-        rec = await self._state.sessions.get(session_id, owner=None, now=self._clock.now(), idle_timeout=1e18)
-        if rec is not None and self._blobs.local_path(rec.folder) is None:
+        if self._remote_blobs:
             await self._background.run(f"log:{session_id}", lambda: self._write_log(session_id))
         else:
             await self._write_log(session_id)

@@ -8,11 +8,12 @@ never shows a password or a secret key; a store that does not answer fails after
 from __future__ import annotations
 
 import secrets
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import anyio
 
 from openai_image_mcp.core.errors import ImageServerError, StorageError
+from openai_image_mcp.core.logs import safe_url
 from openai_image_mcp.setup.context import DoctorContext
 from openai_image_mcp.setup.report import Finding, fail, ok
 from openai_image_mcp.store import backends
@@ -28,19 +29,10 @@ def _hide_password(text: str, url: str) -> str:
     return text.replace(password, "***") if password else text
 
 
-def _safe_url(url: str) -> str:
-    """``url`` with its password, if any, shown as ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
 async def redis_state(ctx: DoctorContext) -> list[Finding]:
     """Open the Redis state store as a replica would (connect, ping, apply the migrations), read, close."""
     url = backends.state_url(ctx.settings)
-    shown = _safe_url(url)
+    shown = safe_url(url)
     fix = (
         "Check OPENAI_IMAGE_MCP_STATE_URL (redis://[:password@]host:port/db, rediss:// for TLS): the host and port, "
         "the password, and that the server runs and takes writes (a primary, not a read-only replica)."

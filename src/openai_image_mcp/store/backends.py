@@ -31,7 +31,7 @@ def new_replica_id() -> str:
 
 
 def state_url(settings: Settings) -> str:
-    return settings.state_url or f"sqlite:///{settings.database_path}"
+    return settings.state_url or f"sqlite://{settings.database_path.as_posix()}"
 
 
 def blob_url(settings: Settings) -> str:
@@ -48,8 +48,12 @@ def _scheme(url: str, allowed: tuple[str, ...], variable: str) -> str:
 
 
 def _local_path(url: str) -> Path:
+    """``sqlite:///abs/path`` and ``file:///abs/path`` (also SQLAlchemy's four slashes, ``sqlite:////abs/path``)."""
     parts = urlsplit(url)
-    return Path(unquote(parts.netloc + parts.path)).expanduser()
+    path = unquote(parts.netloc + parts.path)
+    if path.startswith("//"):
+        path = path[1:]
+    return Path(path).expanduser()
 
 
 def process_lock_path(settings: Settings) -> Path:

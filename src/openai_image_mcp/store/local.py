@@ -8,7 +8,6 @@ across processes.
 
 from __future__ import annotations
 
-import math
 import os
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
@@ -142,10 +141,6 @@ class LocalCoordinator:
             if not members:
                 del self._sets[key]
 
-    def members(self, key: str) -> int:
-        """How many members ``key`` has now (for tests and stats)."""
-        return len(self._sets.get(key, {}))
-
     # -- replicas -------------------------------------------------------------------------
     async def announce(self, *, ttl: float) -> bool:
         return True
@@ -190,8 +185,3 @@ class LocalCoordinator:
 
     async def forget_replica(self, replica: str) -> None:
         return None
-
-
-def retry_after(seconds: float) -> int:
-    """Whole seconds to tell a caller to wait (at least 1)."""
-    return max(1, math.ceil(seconds))

@@ -11,6 +11,7 @@ from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from openai_image_mcp.core import errors
+from openai_image_mcp.core.models import JobRecord
 from openai_image_mcp.service.facade import ImageService
 from openai_image_mcp.service.jobs import Job
 from openai_image_mcp.service.outcome import Generation
@@ -32,12 +33,13 @@ def _listener(ctx: Context | None) -> Callable[[float, str], Awaitable[None]] | 
     return listen
 
 
-def pending_result(job: Job) -> CallToolResult:
+def pending_result(job: Job | JobRecord) -> CallToolResult:
+    """The handle of a job still running (here, or on another replica: its record)."""
     return results.success(
         GenerationOutput(
             job_id=job.id,
             status="running",
-            progress=round(job.progress, 1),
+            progress=round(job.progress, 1) if isinstance(job, Job) else None,
             message=job.message,
             session_id=job.session_id,
             next_step=f"The image is still being drawn. Call get_generation_result with job_id='{job.id}' "
@@ -79,15 +81,7 @@ def register(mcp: MCPServer, service: ImageService) -> None:
                 seconds = service.settings.wait_seconds if wait_seconds is None else wait_seconds
                 record = await service.await_elsewhere(who, job_id, seconds, _listener(ctx))
                 if record.status == "running":
-                    next_step = (
-                        f"The image is still being drawn. Call get_generation_result with job_id='{job_id}' "
-                        "to wait for it (the generation carries on meanwhile)."
-                    )
-                    out = GenerationOutput(
-                        job_id=job_id, status="running", message=record.message, session_id=record.session_id,
-                        next_step=next_step,
-                    )  # fmt: skip
-                    return results.success(out)
+                    return pending_result(record)
             if record.status == "succeeded" and record.result:
                 gen = await service.finished_result(record)
                 return generation_result(gen, "Refine it, or start a new generation.", job_id=job_id)

@@ -18,7 +18,6 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
@@ -27,6 +26,7 @@ from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
 
 from openai_image_mcp.core.errors import StorageError
+from openai_image_mcp.core.logs import safe_url
 
 Arg = str | int | float
 #: a hash's fields as redis-py's ``hset(mapping=...)`` takes them
@@ -44,15 +44,6 @@ local function hadd(key, field, delta)
   redis.call('HSET', key, field, num(v))
 end
 """
-
-
-def safe_url(url: str) -> str:
-    """``url`` without its password, for messages (the URL may carry one; it must never reach a log)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def esc(part: str) -> str:

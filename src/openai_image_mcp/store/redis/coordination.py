@@ -23,13 +23,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import anyio
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from openai_image_mcp.core.errors import StorageError
+from openai_image_mcp.core.logs import safe_url
 
 log = logging.getLogger(__name__)
 
@@ -81,16 +81,6 @@ redis.call('zadd', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
 redis.call('pexpire', KEYS[1], tonumber(ARGV[3]))
 return 1
 """
-
-
-def safe_url(url: str) -> str:
-    """``url`` without its password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 @dataclass

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from openai_image_mcp.core.errors import StorageError
-from openai_image_mcp.store.redis.client import RedisClient, safe_url
+from openai_image_mcp.core.logs import safe_url
+from openai_image_mcp.store.redis.client import RedisClient
 
 Migration = Callable[[RedisClient], Awaitable[None]]
 
